@@ -1,0 +1,109 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+
+	"github.com/slipwayhq/slipway/internal/daemon"
+)
+
+func runEnv(args []string, w io.Writer) error {
+	fs := flag.NewFlagSet("env", flag.ContinueOnError)
+	dataDir := fs.String("data-dir", defaultDataDir(), "state directory of the server")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	creds, err := daemon.ReadCredentials(*dataDir)
+	if err != nil {
+		return fmt.Errorf("%w (has 'slipway server --data-dir %s' run yet?)", err, *dataDir)
+	}
+	ep, err := daemon.ReadEndpoint(*dataDir)
+	if err != nil {
+		return fmt.Errorf("%w (has 'slipway server --data-dir %s' run yet?)", err, *dataDir)
+	}
+	for _, kv := range [][2]string{
+		{"AWS_ACCESS_KEY_ID", creds.AccessKeyID},
+		{"AWS_SECRET_ACCESS_KEY", creds.SecretAccessKey},
+		{"AWS_REGION", ep.Region},
+		{"AWS_DEFAULT_REGION", ep.Region},
+		{"AWS_ENDPOINT_URL_APPRUNNER", ep.API},
+		{"AWS_EC2_METADATA_DISABLED", "true"},
+	} {
+		fmt.Fprintf(w, "export %s=%s\n", kv[0], quote(kv[1]))
+	}
+	return nil
+}
+
+// signedGet sends a SigV4-signed GET to the daemon at dataDir.
+func signedGet(ctx context.Context, dataDir, path string, q url.Values) (*http.Response, error) {
+	creds, err := daemon.ReadCredentials(dataDir)
+	if err != nil {
+		return nil, err
+	}
+	ep, err := daemon.ReadEndpoint(dataDir)
+	if err != nil {
+		return nil, fmt.Errorf("%w (is 'slipway server --data-dir %s' running?)", err, dataDir)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, ep.API+path+"?"+q.Encode(), nil)
+	if err != nil {
+		return nil, err
+	}
+	empty := sha256.Sum256(nil)
+	err = v4.NewSigner().SignHTTP(ctx, aws.Credentials{AccessKeyID: creds.AccessKeyID, SecretAccessKey: creds.SecretAccessKey},
+		req, hex.EncodeToString(empty[:]), "apprunner", ep.Region, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	return http.DefaultClient.Do(req)
+}
+
+func runLogs(args []string, w io.Writer) error {
+	fs := flag.NewFlagSet("logs", flag.ContinueOnError)
+	dataDir := fs.String("data-dir", defaultDataDir(), "state directory of the server")
+	op := fs.String("operation", "", "only this operation's build and instances")
+	follow := fs.Bool("f", false, "keep printing new lines")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return fmt.Errorf("usage: slipway logs SERVICE [--operation ID] [-f]")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	q := url.Values{"service": {pos[0]}, "operation": {*op}}
+	if *follow {
+		q.Set("follow", "1")
+	}
+	resp, err := signedGet(ctx, *dataDir, "/slipway/v1/logs", q)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(resp.Body)
+		return fmt.Errorf("%s: %s", resp.Status, b)
+	}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 256<<10), 1<<20)
+	for sc.Scan() {
+		fmt.Fprintln(w, sc.Text())
+	}
+	if ctx.Err() != nil {
+		return nil
+	}
+	return sc.Err()
+}

@@ -1,0 +1,122 @@
+// Command slipway runs Slipway, a self-hosted App Runner, and talks to it.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/slipwayhq/slipway/internal/daemon"
+	"github.com/slipwayhq/slipway/internal/runtime/process"
+)
+
+const usage = `Slipway: a self-hosted AWS App Runner.
+
+Usage:
+  slipway server [--data-dir DIR] [--api-listen ADDR] [--router-listen ADDR] [flags]
+  slipway env [--data-dir DIR]                 print export lines for the aws CLI and SDKs
+  slipway logs SERVICE [--operation ID] [-f]   build and app logs of a service (name or ARN)
+
+Run 'slipway COMMAND -h' for a command's flags.
+`
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	cmd, args := os.Args[1], os.Args[2:]
+	var err error
+	switch cmd {
+	case "_shim":
+		// Internal: the process runtime's per-instance supervisor.
+		os.Exit(process.RunShim(args))
+	case "server":
+		err = runServer(args)
+	case "env":
+		err = runEnv(args, os.Stdout)
+	case "logs":
+		err = runLogs(args, os.Stdout)
+	case "-h", "--help", "help":
+		fmt.Print(usage)
+		return
+	default:
+		fmt.Fprintf(os.Stderr, "slipway: unknown command %q\n\n%s", cmd, usage)
+		os.Exit(2)
+	}
+	if err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "slipway:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+func defaultDataDir() string {
+	if d := os.Getenv("SLIPWAY_DATA_DIR"); d != "" {
+		return d
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return ".slipway"
+	}
+	return filepath.Join(home, ".slipway")
+}
+
+func runServer(args []string) error {
+	fs := flag.NewFlagSet("server", flag.ContinueOnError)
+	var cfg daemon.Config
+	fs.StringVar(&cfg.DataDir, "data-dir", defaultDataDir(), "state directory (database, credentials, builds, logs)")
+	fs.StringVar(&cfg.APIListen, "api-listen", "127.0.0.1:8600", "address of the App Runner API")
+	fs.StringVar(&cfg.RouterListen, "router-listen", "127.0.0.1:8080", "address of the router that serves the apps")
+	fs.StringVar(&cfg.Region, "region", "us-east-1", "AWS region Slipway answers as")
+	fs.StringVar(&cfg.Domain, "domain", "localhost", "domain of service URLs: <id>.<region>.<domain>")
+	fs.StringVar(&cfg.Account, "account-id", "000000000000", "12-digit account ID used in ARNs")
+	fs.IntVar(&cfg.MaxServices, "max-services", 30, "quota of services")
+	fs.DurationVar(&cfg.DeployTimeout, "deploy-timeout", 10*time.Minute, "a deployment running longer rolls back")
+	fs.DurationVar(&cfg.RequestTimeout, "request-timeout", 120*time.Second, "router timeout of one request")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	cfg.ShimPath = exe
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	return daemon.Run(ctx, cfg, log)
+}
+
+// parseInterspersed parses flags that may come after positional arguments
+// ("slipway logs api -f"), which package flag alone stops at.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }

@@ -1,0 +1,92 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	ar "github.com/slipwayhq/slipway/internal/apprunner"
+)
+
+// Controller implements the App Runner operations Slipway serves.
+type Controller interface {
+	CreateService(context.Context, *ar.CreateServiceRequest) (*ar.CreateServiceResponse, error)
+	DescribeService(context.Context, *ar.DescribeServiceRequest) (*ar.DescribeServiceResponse, error)
+	ListServices(context.Context, *ar.ListServicesRequest) (*ar.ListServicesResponse, error)
+	UpdateService(context.Context, *ar.UpdateServiceRequest) (*ar.UpdateServiceResponse, error)
+	DeleteService(context.Context, *ar.DeleteServiceRequest) (*ar.DeleteServiceResponse, error)
+	PauseService(context.Context, *ar.PauseServiceRequest) (*ar.PauseServiceResponse, error)
+	ResumeService(context.Context, *ar.ResumeServiceRequest) (*ar.ResumeServiceResponse, error)
+	StartDeployment(context.Context, *ar.StartDeploymentRequest) (*ar.StartDeploymentResponse, error)
+	ListOperations(context.Context, *ar.ListOperationsRequest) (*ar.ListOperationsResponse, error)
+
+	TagResource(context.Context, *ar.TagResourceRequest) (*ar.TagResourceResponse, error)
+	UntagResource(context.Context, *ar.UntagResourceRequest) (*ar.UntagResourceResponse, error)
+	ListTagsForResource(context.Context, *ar.ListTagsForResourceRequest) (*ar.ListTagsForResourceResponse, error)
+
+	CreateAutoScalingConfiguration(context.Context, *ar.CreateAutoScalingConfigurationRequest) (*ar.CreateAutoScalingConfigurationResponse, error)
+	DescribeAutoScalingConfiguration(context.Context, *ar.DescribeAutoScalingConfigurationRequest) (*ar.DescribeAutoScalingConfigurationResponse, error)
+	ListAutoScalingConfigurations(context.Context, *ar.ListAutoScalingConfigurationsRequest) (*ar.ListAutoScalingConfigurationsResponse, error)
+	DeleteAutoScalingConfiguration(context.Context, *ar.DeleteAutoScalingConfigurationRequest) (*ar.DeleteAutoScalingConfigurationResponse, error)
+	UpdateDefaultAutoScalingConfiguration(context.Context, *ar.UpdateDefaultAutoScalingConfigurationRequest) (*ar.UpdateDefaultAutoScalingConfigurationResponse, error)
+	ListServicesForAutoScalingConfiguration(context.Context, *ar.ListServicesForAutoScalingConfigurationRequest) (*ar.ListServicesForAutoScalingConfigurationResponse, error)
+}
+
+func operations(c Controller) map[string]handler {
+	ops := map[string]handler{
+		"CreateService":   op(c.CreateService),
+		"DescribeService": op(c.DescribeService),
+		"ListServices":    op(c.ListServices),
+		"UpdateService":   op(c.UpdateService),
+		"DeleteService":   op(c.DeleteService),
+		"PauseService":    op(c.PauseService),
+		"ResumeService":   op(c.ResumeService),
+		"StartDeployment": op(c.StartDeployment),
+		"ListOperations":  op(c.ListOperations),
+
+		"TagResource":         op(c.TagResource),
+		"UntagResource":       op(c.UntagResource),
+		"ListTagsForResource": op(c.ListTagsForResource),
+
+		"CreateAutoScalingConfiguration":          op(c.CreateAutoScalingConfiguration),
+		"DescribeAutoScalingConfiguration":        op(c.DescribeAutoScalingConfiguration),
+		"ListAutoScalingConfigurations":           op(c.ListAutoScalingConfigurations),
+		"DeleteAutoScalingConfiguration":          op(c.DeleteAutoScalingConfiguration),
+		"UpdateDefaultAutoScalingConfiguration":   op(c.UpdateDefaultAutoScalingConfiguration),
+		"ListServicesForAutoScalingConfiguration": op(c.ListServicesForAutoScalingConfiguration),
+	}
+	// Operations of the model that Slipway does not serve yet answer with a
+	// clear error rather than UnknownOperationException: the client is right
+	// to call them.
+	for _, o := range ar.Operations {
+		if _, ok := ops[o.Name]; !ok {
+			name := o.Name
+			ops[name] = func(context.Context, []byte) (any, error) {
+				return nil, ar.InvalidRequest("Slipway does not support %s yet", name)
+			}
+		}
+	}
+	return ops
+}
+
+// validator is what every generated input shape implements.
+type validator interface{ Validate(path string) error }
+
+// op adapts a typed operation to a handler: decode, validate, call.
+func op[I any, O any, PI interface {
+	*I
+	validator
+}](fn func(context.Context, *I) (*O, error)) handler {
+	return func(ctx context.Context, body []byte) (any, error) {
+		in := new(I)
+		if len(body) > 0 {
+			if err := json.Unmarshal(body, in); err != nil {
+				return nil, &wireError{code: "SerializationException", status: 400, msg: fmt.Sprintf("malformed request body: %v", err)}
+			}
+		}
+		if err := PI(in).Validate(""); err != nil {
+			return nil, err
+		}
+		return fn(ctx, in)
+	}
+}

@@ -1,0 +1,152 @@
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/slipwayhq/slipway/internal/apprunner"
+)
+
+const (
+	targetPrefix = "AppRunner."
+	contentType  = "application/x-amz-json-1.0"
+	maxBody      = 8 << 20
+)
+
+// handler runs one operation on a raw JSON body.
+type handler func(ctx context.Context, body []byte) (any, error)
+
+// Server is the API's HTTP handler for POST /.
+type Server struct {
+	auth *Authenticator
+	ops  map[string]handler
+	log  *slog.Logger
+}
+
+// NewServer returns a server dispatching to c.
+func NewServer(auth *Authenticator, c Controller, log *slog.Logger) *Server {
+	return &Server{auth: auth, ops: operations(c), log: log}
+}
+
+type ctxKey struct{}
+
+// AccessKey returns the access key ID that signed the request in ctx.
+func AccessKey(ctx context.Context) string {
+	s, _ := ctx.Value(ctxKey{}).(string)
+	return s
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	reqID := newRequestID()
+	w.Header().Set("x-amzn-RequestId", reqID)
+	if r.Method != http.MethodPost {
+		writeError(w, &wireError{code: "UnknownOperationException", status: http.StatusNotFound, msg: "App Runner API requests are POST /"})
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if err != nil || len(body) > maxBody {
+		writeError(w, &wireError{code: "SerializationException", status: 400, msg: "could not read the request body"})
+		return
+	}
+	key, err := s.auth.Verify(r.Context(), r, body)
+	if err != nil {
+		s.fail(w, r, "", err)
+		return
+	}
+	ctx := context.WithValue(r.Context(), ctxKey{}, key)
+	op, ok := strings.CutPrefix(r.Header.Get("X-Amz-Target"), targetPrefix)
+	h := s.ops[op]
+	if !ok || h == nil {
+		s.fail(w, r, op, &wireError{code: "UnknownOperationException", status: 400,
+			msg: fmt.Sprintf("unknown operation %q", r.Header.Get("X-Amz-Target"))})
+		return
+	}
+	out, err := h(ctx, body)
+	if err != nil {
+		s.fail(w, r, op, err)
+		return
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		s.fail(w, r, op, fmt.Errorf("encode %s output: %w", op, err))
+		return
+	}
+	w.Header().Set("Content-Type", contentType)
+	w.Write(b)
+	s.log.Debug("api", "op", op, "request", reqID)
+}
+
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, op string, err error) {
+	we := toWireError(err)
+	if we.status >= 500 {
+		s.log.Error("api request failed", "op", op, "err", err)
+	} else {
+		s.log.Debug("api request rejected", "op", op, "code", we.code, "err", err)
+	}
+	writeError(w, we)
+}
+
+// wireError is an error as sent on the wire.
+type wireError struct {
+	code   string
+	status int
+	msg    string
+}
+
+func (e *wireError) Error() string { return e.code + ": " + e.msg }
+
+// toWireError is the one place that maps errors to AWS error responses.
+func toWireError(err error) *wireError {
+	var (
+		we  *wireError
+		ae  *authError
+		ve  *apprunner.ValidationError
+		ape *apprunner.Error
+	)
+	switch {
+	case errors.As(err, &we):
+		return we
+	case errors.As(err, &ae):
+		return &wireError{code: ae.code, status: http.StatusForbidden, msg: ae.msg}
+	case errors.As(err, &ve):
+		return &wireError{code: apprunner.CodeInvalidRequest, status: 400, msg: ve.Error()}
+	case errors.As(err, &ape):
+		status := 400
+		switch ape.Code {
+		case apprunner.CodeServiceQuotaExceeded:
+			status = http.StatusPaymentRequired // as App Runner's model says
+		case apprunner.CodeInternalServiceError:
+			status = 500
+		}
+		return &wireError{code: ape.Code, status: status, msg: ape.Message}
+	}
+	return &wireError{code: apprunner.CodeInternalServiceError, status: 500,
+		msg: "An internal error occurred; the daemon's log has the details."}
+}
+
+func writeError(w http.ResponseWriter, e *wireError) {
+	msg := e.msg
+	if len(msg) > 600 { // ErrorMessage's max length in the model
+		msg = msg[:597] + "..."
+	}
+	b, _ := json.Marshal(map[string]string{"__type": e.code, "Message": msg, "message": msg})
+	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("X-Amzn-ErrorType", e.code)
+	w.WriteHeader(e.status)
+	w.Write(b)
+}
+
+func newRequestID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+}

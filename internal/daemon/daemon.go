@@ -1,0 +1,145 @@
+package daemon
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/slipwayhq/slipway/internal/api"
+	"github.com/slipwayhq/slipway/internal/control"
+	"github.com/slipwayhq/slipway/internal/engine"
+	"github.com/slipwayhq/slipway/internal/router"
+	"github.com/slipwayhq/slipway/internal/runtime/process"
+	"github.com/slipwayhq/slipway/internal/secret"
+	"github.com/slipwayhq/slipway/internal/source/git"
+	"github.com/slipwayhq/slipway/internal/store"
+)
+
+// Config is the daemon's configuration; cmd/slipway fills it from flags.
+type Config struct {
+	DataDir        string
+	APIListen      string
+	RouterListen   string
+	Region         string
+	Domain         string
+	Account        string
+	MaxServices    int
+	DeployTimeout  time.Duration
+	RequestTimeout time.Duration
+	// ShimPath is the slipway binary, which runs instance shims.
+	ShimPath string
+}
+
+// Run starts Slipway and serves until ctx ends. Stopping leaves app
+// instances running: the next start re-adopts them.
+func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	creds, err := loadOrCreateCredentials(cfg.DataDir)
+	if err != nil {
+		return fmt.Errorf("credentials: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Join(cfg.DataDir, "secrets"), 0o700); err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, filepath.Join(cfg.DataDir, "slipway.db"))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	apiLn, err := net.Listen("tcp", cfg.APIListen)
+	if err != nil {
+		return fmt.Errorf("API listener: %w", err)
+	}
+	defer apiLn.Close()
+	routerLn, err := net.Listen("tcp", cfg.RouterListen)
+	if err != nil {
+		return fmt.Errorf("router listener: %w", err)
+	}
+	defer routerLn.Close()
+	routerPort := routerLn.Addr().(*net.TCPAddr).Port
+
+	rt := router.New(router.Config{RequestTimeout: cfg.RequestTimeout}, log.With("component", "router"))
+	backend := process.New(process.Config{Dir: filepath.Join(cfg.DataDir, "run"), ShimPath: cfg.ShimPath}, log.With("component", "process"))
+	eng := engine.New(engine.Config{
+		DataDir:       cfg.DataDir,
+		DeployTimeout: cfg.DeployTimeout,
+	}, st, backend, rt,
+		git.NewCache(filepath.Join(cfg.DataDir, "git"), log.With("component", "git")),
+		secret.Store{Dir: filepath.Join(cfg.DataDir, "secrets")},
+		log.With("component", "engine"))
+	ctl := control.New(control.Config{
+		Region:      cfg.Region,
+		Account:     cfg.Account,
+		Domain:      cfg.Domain,
+		RouterPort:  routerPort,
+		MaxServices: cfg.MaxServices,
+	}, st, eng, log.With("component", "control"))
+	if err := ctl.EnsureDefaultAutoScaling(ctx); err != nil {
+		return err
+	}
+
+	auth := &api.Authenticator{Keys: creds, Region: cfg.Region, Service: "apprunner", MaxSkew: 15 * time.Minute}
+	mux := http.NewServeMux()
+	mux.Handle("POST /{$}", api.NewServer(auth, ctl, log.With("component", "api")))
+	mux.Handle("GET "+api.LogsPath, api.LogsHandler(auth, eng))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
+
+	ep := Endpoint{
+		API:    "http://" + apiLn.Addr().String(),
+		Router: routerLn.Addr().String(),
+		Region: cfg.Region,
+		Domain: cfg.Domain,
+	}
+	b, _ := json.MarshalIndent(ep, "", "  ")
+	if err := writeFileAtomic(EndpointPath(cfg.DataDir), append(b, '\n'), 0o600); err != nil {
+		return err
+	}
+
+	apiSrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	routerSrv := &http.Server{Handler: rt, ReadHeaderTimeout: 30 * time.Second}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errc := make(chan error, 3)
+	serve := func(name string, srv *http.Server, ln net.Listener) {
+		defer wg.Done()
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errc <- fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	wg.Add(3)
+	go serve("API", apiSrv, apiLn)
+	go serve("router", routerSrv, routerLn)
+	go func() {
+		defer wg.Done()
+		eng.Run(ctx)
+	}()
+	log.Info("slipway started", "api", ep.API, "router", ep.Router, "region", cfg.Region,
+		"data", cfg.DataDir, "service_url_suffix", "."+cfg.Region+"."+cfg.Domain+":"+strconv.Itoa(routerPort))
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errc:
+	}
+	cancel()
+	shutdownCtx, stop := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer stop()
+	apiSrv.Shutdown(shutdownCtx)
+	routerSrv.Shutdown(shutdownCtx)
+	wg.Wait()
+	log.Info("slipway stopped; app instances keep running")
+	return runErr
+}

@@ -1,0 +1,425 @@
+package engine
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	ar "github.com/slipwayhq/slipway/internal/apprunner"
+	"github.com/slipwayhq/slipway/internal/health"
+	"github.com/slipwayhq/slipway/internal/runtime"
+	"github.com/slipwayhq/slipway/internal/store"
+)
+
+// deploy builds the configuration the operation carries and moves traffic
+// to it blue/green: new instances start beside the old ones, must pass the
+// health check, then the router switches and the old instances drain.
+func (e *Engine) deploy(ctx context.Context, svc store.Service, op store.Operation, logs *opLog) error {
+	cfg := svc.Config
+	if op.Config != nil {
+		cfg = *op.Config
+	}
+	// Candidates of an earlier attempt of this operation (the daemon died
+	// mid-deploy) are not trusted: start over.
+	e.stopRole(ctx, svc, store.RoleCandidate)
+
+	began := e.now()
+	rel, err := e.prepare(ctx, svc, op, cfg, logs)
+	if err != nil {
+		return err
+	}
+	if err := e.store.Update(ctx, func(tx *store.Tx) error {
+		o, err := tx.Operation(op.ID)
+		if err != nil {
+			return err
+		}
+		o.Revision, o.UpdatedAt = rel.Revision, e.now()
+		return tx.PutOperation(o)
+	}); err != nil {
+		return err
+	}
+	n, err := e.desiredInstances(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	check := healthCheck(cfg.HealthCheck)
+	logs.printf("starting %d instance(s) of %s; health check %s", n, short(rel.Revision), describeCheck(check))
+	started, err := e.startInstances(ctx, svc, op.ID, rel, n, check, logs)
+	if err != nil {
+		return err
+	}
+
+	// Switch: one transaction makes the new release live, the new
+	// instances active and the old ones draining, and ends the operation.
+	var old []store.Instance
+	err = e.store.Update(ctx, func(tx *store.Tx) error {
+		cur, err := tx.Service(svc.ARN)
+		if err != nil {
+			return err
+		}
+		insts, err := tx.Instances(svc.ARN)
+		if err != nil {
+			return err
+		}
+		for _, in := range insts {
+			if in.Role == store.RoleActive {
+				in.Role = store.RoleDraining
+				old = append(old, in)
+				if err := tx.PutInstance(in); err != nil {
+					return err
+				}
+			}
+		}
+		for _, in := range started {
+			in.Role = store.RoleActive
+			if err := tx.PutInstance(in); err != nil {
+				return err
+			}
+		}
+		rel.DeployedAt = e.now()
+		cur.Config, cur.Release, cur.Status, cur.UpdatedAt = cfg, &rel, ar.ServiceStatusRunning, e.now()
+		if err := tx.PutService(cur); err != nil {
+			return err
+		}
+		return e.succeedLocked(tx, op.ID, rel.Revision)
+	})
+	if err != nil {
+		return err
+	}
+	e.syncRoute(ctx, svc.ARN)
+	logs.printf("traffic moved to %s in %s", short(rel.Revision), e.now().Sub(began).Round(time.Millisecond))
+	e.retire(context.WithoutCancel(ctx), svc, old, logs)
+	e.gcBuilds(context.WithoutCancel(ctx), svc)
+	return nil
+}
+
+// prepare fetches the source, reads its configuration and builds it,
+// reusing an earlier build of the same commit and configuration.
+func (e *Engine) prepare(ctx context.Context, svc store.Service, op store.Operation, cfg store.Config, logs *opLog) (store.Release, error) {
+	var rel store.Release
+	code := cfg.Source.CodeRepository
+	if code == nil {
+		return rel, fmt.Errorf("%w: image repositories need the docker runtime; this daemon runs the %s runtime",
+			ErrSource, e.backend.Name())
+	}
+	url, branch := code.RepositoryUrl, code.SourceCodeVersion.Value
+	dir, err := ar.CleanSourceDirectory(deref(code.SourceDirectory))
+	if err != nil {
+		return rel, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	logs.printf("fetching %s (branch %s)", url, branch)
+	if err := e.git.Fetch(ctx, url); err != nil {
+		return rel, fmt.Errorf("%w: fetching %s: %w", ErrSource, url, err)
+	}
+	commit, err := e.git.Head(ctx, url, branch)
+	if err != nil {
+		return rel, fmt.Errorf("%w: branch %q of %s: %w", ErrSource, branch, url, err)
+	}
+	logs.printf("deploying commit %s of branch %s", commit, branch)
+	if ok, err := e.git.HasDir(ctx, url, commit, dir); err != nil {
+		return rel, fmt.Errorf("%w: %w", ErrSource, err)
+	} else if !ok {
+		return rel, fmt.Errorf("%w: source directory %q does not exist in %s at commit %s (branch %s)",
+			ErrSource, dir, url, short(commit), branch)
+	}
+	plan, spec, err := e.plan(ctx, url, commit, dir, code.CodeConfiguration, cfg.Instance)
+	if err != nil {
+		return rel, err
+	}
+	rel = store.Release{OperationID: op.ID, Revision: commit, Run: plan}
+
+	var b store.Build
+	err = e.store.View(ctx, func(tx *store.Tx) (err error) {
+		b, err = tx.Build(spec.Key)
+		return err
+	})
+	switch {
+	case err == nil && exists(b.Artifact.Path):
+		logs.printf("reusing build %s of commit %s", spec.Key, short(commit))
+		rel.Artifact = b.Artifact
+		return rel, nil
+	case err != nil && !errors.Is(err, store.ErrNotFound):
+		return rel, err
+	}
+
+	spec.SourceDir = filepath.Join(e.cfg.DataDir, "builds", svc.ID, spec.Key)
+	// A directory without a recorded build is a leftover of an interrupted
+	// one: start from a clean export.
+	if err := os.RemoveAll(spec.SourceDir); err != nil {
+		return rel, err
+	}
+	if err := e.git.Export(ctx, url, commit, spec.SourceDir); err != nil {
+		return rel, fmt.Errorf("%w: exporting %s: %w", ErrSource, short(commit), err)
+	}
+	logs.printf("building with runtime %s in %s", spec.Runtime, displayDir(dir))
+	start := e.now()
+	art, err := e.backend.Build(ctx, spec, logs.build)
+	if err != nil {
+		os.RemoveAll(spec.SourceDir)
+		return rel, fmt.Errorf("%w: %w", ErrBuild, err)
+	}
+	logs.printf("build finished in %s", e.now().Sub(start).Round(time.Millisecond))
+	rel.Artifact = art
+	err = e.store.Update(ctx, func(tx *store.Tx) error {
+		return tx.PutBuild(store.Build{Key: spec.Key, ServiceARN: svc.ARN, Revision: commit, Artifact: art, CreatedAt: e.now()})
+	})
+	return rel, err
+}
+
+// desiredInstances is the number of instances a configuration asks for:
+// its auto scaling configuration's MinSize.
+func (e *Engine) desiredInstances(ctx context.Context, cfg store.Config) (int, error) {
+	n := 1
+	if cfg.AutoScalingConfigurationArn == "" {
+		return n, nil
+	}
+	err := e.store.View(ctx, func(tx *store.Tx) error {
+		a, err := tx.AutoScalingConfiguration(cfg.AutoScalingConfigurationArn)
+		if err != nil {
+			return err
+		}
+		n = max(1, int(a.MinSize))
+		return nil
+	})
+	return n, err
+}
+
+// startInstances starts n instances of rel as candidates and waits until
+// all pass the health check. On failure it stops them again and says why,
+// with the failing instance's last log lines.
+func (e *Engine) startInstances(ctx context.Context, svc store.Service, opID string, rel store.Release, n int, check health.Check, logs *opLog) ([]store.Instance, error) {
+	env, err := e.environment(ctx, rel.Run)
+	if err != nil {
+		return nil, err
+	}
+	var started []store.Instance
+	stopAll := func() {
+		for _, in := range started {
+			e.stopInstance(context.WithoutCancel(ctx), in)
+		}
+	}
+	for range n {
+		id := instanceID(opID)
+		spec := runtime.InstanceSpec{
+			ID:       id,
+			Artifact: rel.Artifact,
+			WorkDir:  rel.Run.WorkDir,
+			PreRun:   rel.Run.PreRun,
+			Command:  rel.Run.Command,
+			PortEnv:  rel.Run.PortEnv,
+			Env:      env,
+			LogPath:  e.instanceLogPath(svc, id),
+			CPU:      rel.Run.CPU,
+			Memory:   rel.Run.Memory,
+		}
+		if err := os.MkdirAll(filepath.Dir(spec.LogPath), 0o755); err != nil {
+			stopAll()
+			return nil, err
+		}
+		inst, err := e.backend.Start(ctx, spec)
+		if err != nil {
+			stopAll()
+			return nil, fmt.Errorf("%w: %w", ErrStart, err)
+		}
+		rec := store.Instance{ID: id, ServiceARN: svc.ARN, OperationID: opID, Role: store.RoleCandidate, Runtime: inst, CreatedAt: e.now()}
+		started = append(started, rec)
+		if err := e.store.Update(ctx, func(tx *store.Tx) error { return tx.PutInstance(rec) }); err != nil {
+			stopAll()
+			return nil, err
+		}
+		logs.printf("instance %s started at %s", id, inst.Addr)
+	}
+
+	errs := make([]error, len(started))
+	var wg sync.WaitGroup
+	for i, in := range started {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			alive := func() error {
+				st, err := e.backend.Status(ctx, in.Runtime)
+				if err != nil {
+					return err
+				}
+				if !st.Running {
+					return fmt.Errorf("%w: instance %s %s", ErrCrash, in.ID, st.Reason)
+				}
+				return nil
+			}
+			err := health.WaitHealthy(ctx, in.Runtime.Addr, check, alive, e.now)
+			if err != nil && !errors.Is(err, ErrCrash) && ctx.Err() == nil {
+				err = fmt.Errorf("%w: instance %s: %w", ErrHealth, in.ID, err)
+			}
+			if err != nil {
+				err = fmt.Errorf("%w\nLast log lines of %s:\n%s", err, in.ID, lastLines(15, e.instanceLogPath(svc, in.ID)))
+			}
+			errs[i] = err
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		stopAll()
+		return nil, err
+	}
+	e.mu.Lock()
+	for _, in := range started {
+		e.health[in.ID] = newInstanceHealth(check, true)
+	}
+	e.mu.Unlock()
+	logs.printf("%d instance(s) passed the health check", len(started))
+	return started, nil
+}
+
+// environment resolves a run plan's environment, secrets included.
+func (e *Engine) environment(ctx context.Context, run store.RunPlan) (map[string]string, error) {
+	env := make(map[string]string, len(run.Env)+len(run.Secrets))
+	for k, v := range run.Env {
+		env[k] = v
+	}
+	for name, ref := range run.Secrets {
+		v, err := e.secrets.Resolve(ctx, ref)
+		if err != nil {
+			// The reference is not secret; the value never appears.
+			return nil, fmt.Errorf("%w: secret %s (%s): %w", ErrConfig, name, ref, err)
+		}
+		env[name] = v
+	}
+	return env, nil
+}
+
+// retire drains instances that no longer receive traffic and stops them.
+func (e *Engine) retire(ctx context.Context, svc store.Service, insts []store.Instance, logs *opLog) {
+	if len(insts) == 0 {
+		return
+	}
+	ids := make([]string, len(insts))
+	for i, in := range insts {
+		ids[i] = in.ID
+	}
+	dctx, cancel := context.WithTimeout(ctx, e.cfg.DrainTimeout)
+	if err := e.router.Drain(dctx, ids...); err != nil && logs != nil {
+		logs.printf("draining %d old instance(s) took longer than %s; stopping them anyway", len(ids), e.cfg.DrainTimeout)
+	}
+	cancel()
+	for _, in := range insts {
+		e.stopInstance(ctx, in)
+	}
+	if logs != nil {
+		logs.printf("stopped %d old instance(s)", len(insts))
+	}
+}
+
+// stopInstance stops one instance and forgets it.
+func (e *Engine) stopInstance(ctx context.Context, in store.Instance) {
+	if err := e.backend.Stop(ctx, in.Runtime, e.cfg.StopGrace); err != nil {
+		e.log.Error("stop instance", "instance", in.ID, "err", err)
+		return
+	}
+	e.mu.Lock()
+	delete(e.health, in.ID)
+	e.mu.Unlock()
+	if err := e.store.Update(ctx, func(tx *store.Tx) error { return tx.DeleteInstance(in.ID) }); err != nil {
+		e.log.Error("forget instance", "instance", in.ID, "err", err)
+	}
+}
+
+// stopRole stops a service's instances that have the given role.
+func (e *Engine) stopRole(ctx context.Context, svc store.Service, role string) {
+	var insts []store.Instance
+	if err := e.store.View(ctx, func(tx *store.Tx) (err error) {
+		insts, err = tx.Instances(svc.ARN)
+		return err
+	}); err != nil {
+		e.log.Error("list instances", "err", err)
+		return
+	}
+	for _, in := range insts {
+		if in.Role == role {
+			e.stopInstance(context.WithoutCancel(ctx), in)
+		}
+	}
+}
+
+// gcBuilds removes a service's old builds, keeping the live one and the
+// newest few (for fast rollbacks and redeploys).
+func (e *Engine) gcBuilds(ctx context.Context, svc store.Service) {
+	var (
+		builds []store.Build
+		live   string
+	)
+	err := e.store.View(ctx, func(tx *store.Tx) error {
+		cur, err := tx.Service(svc.ARN)
+		if err != nil {
+			return err
+		}
+		if cur.Release != nil {
+			live = cur.Release.Artifact.Key
+		}
+		builds, err = tx.Builds(svc.ARN)
+		return err
+	})
+	if err != nil {
+		return
+	}
+	keep := e.cfg.KeepBuilds
+	for i := len(builds) - 1; i >= 0; i-- {
+		b := builds[i]
+		if b.Key == live {
+			continue
+		}
+		if keep > 0 {
+			keep--
+			continue
+		}
+		e.removeBuild(ctx, b)
+	}
+}
+
+func (e *Engine) removeBuild(ctx context.Context, b store.Build) {
+	if err := e.backend.RemoveArtifact(ctx, b.Artifact); err != nil {
+		e.log.Error("remove build", "key", b.Key, "err", err)
+		return
+	}
+	if err := e.store.Update(ctx, func(tx *store.Tx) error { return tx.DeleteBuild(b.Key) }); err != nil {
+		e.log.Error("forget build", "key", b.Key, "err", err)
+	}
+}
+
+func instanceID(opID string) string {
+	var b [3]byte
+	rand.Read(b[:])
+	return opID[:8] + "-" + hex.EncodeToString(b[:])
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+func short(rev string) string {
+	if len(rev) > 12 {
+		return rev[:12]
+	}
+	return rev
+}
+
+func displayDir(dir string) string {
+	if dir == "" {
+		return "the repository root"
+	}
+	return dir
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}

@@ -1,0 +1,180 @@
+package engine
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/slipwayhq/slipway/internal/router"
+	"github.com/slipwayhq/slipway/internal/runtime"
+	"github.com/slipwayhq/slipway/internal/store"
+)
+
+// Config tunes the engine.
+type Config struct {
+	// DataDir holds builds/ and logs/.
+	DataDir string
+	// DeployTimeout bounds one deployment, build included.
+	DeployTimeout time.Duration
+	// DrainTimeout bounds how long old instances get to finish requests.
+	DrainTimeout time.Duration
+	// StopGrace is how long an instance has between SIGTERM and SIGKILL.
+	StopGrace time.Duration
+	// MaxAttempts is how many daemon starts an operation may take before it
+	// is failed instead of resumed.
+	MaxAttempts int
+	// Tick is the period of the reconcile loop.
+	Tick time.Duration
+	// KeepBuilds is how many builds per service are kept besides the live one.
+	KeepBuilds int
+}
+
+func (c *Config) setDefaults() {
+	if c.DeployTimeout == 0 {
+		c.DeployTimeout = 10 * time.Minute
+	}
+	if c.DrainTimeout == 0 {
+		c.DrainTimeout = 30 * time.Second
+	}
+	if c.StopGrace == 0 {
+		c.StopGrace = 10 * time.Second
+	}
+	if c.MaxAttempts == 0 {
+		c.MaxAttempts = 3
+	}
+	if c.Tick == 0 {
+		c.Tick = time.Second
+	}
+	if c.KeepBuilds == 0 {
+		c.KeepBuilds = 2
+	}
+}
+
+// Router is the part of the data plane the engine drives.
+type Router interface {
+	SetRoute(router.Route)
+	RemoveRoute(host string)
+	Drain(ctx context.Context, ids ...string) error
+}
+
+// Git is the source cache deployments read code from.
+type Git interface {
+	Fetch(ctx context.Context, url string) error
+	Head(ctx context.Context, url, branch string) (string, error)
+	HasDir(ctx context.Context, url, commit, dir string) (bool, error)
+	ReadFile(ctx context.Context, url, commit, path string) ([]byte, error)
+	Export(ctx context.Context, url, commit, dest string) error
+}
+
+// Secrets resolves secret references to values.
+type Secrets interface {
+	Resolve(ctx context.Context, ref string) (string, error)
+}
+
+// Engine runs operations and supervises instances.
+type Engine struct {
+	cfg     Config
+	store   *store.Store
+	backend runtime.Backend
+	router  Router
+	git     Git
+	secrets Secrets
+	log     *slog.Logger
+	now     func() time.Time
+
+	wake chan struct{}
+	wg   sync.WaitGroup // every goroutine the engine starts
+
+	mu sync.Mutex
+	// busy maps a service ARN to what is working on it (an operation ID or
+	// "repair"); the reconciler starts nothing else on a busy service.
+	busy map[string]string
+	// health holds the steady-state health of active instances by ID.
+	health map[string]*instanceHealth
+	// backoff delays instance replacement per service after failures.
+	backoff map[string]backoff
+}
+
+// New returns an engine. Call Run to start it.
+func New(cfg Config, st *store.Store, backend runtime.Backend, r Router, git Git, secrets Secrets, log *slog.Logger) *Engine {
+	cfg.setDefaults()
+	return &Engine{
+		cfg: cfg, store: st, backend: backend, router: r, git: git, secrets: secrets, log: log,
+		now:     time.Now,
+		wake:    make(chan struct{}, 1),
+		busy:    map[string]string{},
+		health:  map[string]*instanceHealth{},
+		backoff: map[string]backoff{},
+	}
+}
+
+// Wake asks the engine to reconcile now. It never blocks.
+func (e *Engine) Wake() {
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run re-adopts what a previous daemon left running, then reconciles until
+// ctx ends. It returns after every goroutine it started has stopped; it
+// never stops app instances on the way out, so apps outlive the daemon.
+func (e *Engine) Run(ctx context.Context) error {
+	defer e.wg.Wait()
+	if err := e.adopt(ctx); err != nil {
+		e.log.Error("re-adopting instances", "err", err)
+	}
+	t := time.NewTicker(e.cfg.Tick)
+	defer t.Stop()
+	for {
+		if err := e.reconcile(ctx); err != nil && ctx.Err() == nil {
+			e.log.Error("reconcile", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-e.wake:
+		case <-t.C:
+		}
+	}
+}
+
+// claim marks svc busy with what; it reports false if it already was.
+func (e *Engine) claim(svc, what string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if _, ok := e.busy[svc]; ok {
+		return false
+	}
+	e.busy[svc] = what
+	return true
+}
+
+func (e *Engine) release(svc string) {
+	e.mu.Lock()
+	delete(e.busy, svc)
+	e.mu.Unlock()
+	e.Wake()
+}
+
+func (e *Engine) isBusy(svc string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	_, ok := e.busy[svc]
+	return ok
+}
+
+// goBusy runs fn in a goroutine owned by the engine while svc is claimed.
+func (e *Engine) goBusy(ctx context.Context, svc, what string, fn func(ctx context.Context)) bool {
+	if !e.claim(svc, what) {
+		return false
+	}
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		defer e.release(svc)
+		fn(ctx)
+	}()
+	return true
+}

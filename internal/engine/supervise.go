@@ -1,0 +1,317 @@
+package engine
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"time"
+
+	ar "github.com/slipwayhq/slipway/internal/apprunner"
+	"github.com/slipwayhq/slipway/internal/health"
+	"github.com/slipwayhq/slipway/internal/router"
+	"github.com/slipwayhq/slipway/internal/store"
+)
+
+// instanceHealth is the steady-state health of one active instance.
+type instanceHealth struct {
+	check   health.Check
+	tracker *health.Tracker
+	verdict health.Verdict
+	probing bool
+	last    time.Time
+}
+
+func newInstanceHealth(c health.Check, healthy bool) *instanceHealth {
+	h := &instanceHealth{check: c, tracker: health.NewTracker(c)}
+	if healthy {
+		// It just passed the deployment's checks.
+		for range c.HealthyThreshold {
+			h.verdict = h.tracker.Observe(true)
+		}
+	}
+	return h
+}
+
+// backoff delays replacing instances of a service that keep failing.
+type backoff struct {
+	failures int
+	next     time.Time
+}
+
+const maxBackoff = time.Minute
+
+func (b backoff) after(now time.Time) backoff {
+	d := time.Second << min(b.failures, 6)
+	return backoff{failures: b.failures + 1, next: now.Add(min(d, maxBackoff))}
+}
+
+// reconcile is one level-triggered pass: it starts unfinished operations
+// and brings every other service's instances to what its status asks for.
+func (e *Engine) reconcile(ctx context.Context) error {
+	var (
+		ops   []store.Operation
+		svcs  []store.Service
+		insts []store.Instance
+	)
+	err := e.store.View(ctx, func(tx *store.Tx) (err error) {
+		if ops, err = tx.UnfinishedOperations(); err != nil {
+			return err
+		}
+		if svcs, err = tx.Services(true); err != nil {
+			return err
+		}
+		insts, err = tx.Instances("")
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	withOp := map[string]bool{}
+	for _, op := range ops {
+		if withOp[op.ServiceARN] {
+			continue // one operation at a time per service, oldest first
+		}
+		withOp[op.ServiceARN] = true
+		e.goBusy(ctx, op.ServiceARN, "operation "+op.ID, func(ctx context.Context) { e.runOperation(ctx, op.ID) })
+	}
+	byService := map[string][]store.Instance{}
+	for _, in := range insts {
+		byService[in.ServiceARN] = append(byService[in.ServiceARN], in)
+	}
+	for _, svc := range svcs {
+		if withOp[svc.ARN] || e.isBusy(svc.ARN) {
+			continue
+		}
+		e.supervise(ctx, svc, byService[svc.ARN])
+	}
+	return nil
+}
+
+// supervise checks a service's instances: dead or unhealthy ones are
+// replaced (with backoff), leftovers of interrupted work are stopped, and
+// the router is told which instances serve.
+func (e *Engine) supervise(ctx context.Context, svc store.Service, insts []store.Instance) {
+	now := e.now()
+	var live, stale []store.Instance
+	missing := 0
+	if svc.Status == ar.ServiceStatusRunning && svc.Release != nil {
+		for _, in := range insts {
+			if in.Role != store.RoleActive {
+				stale = append(stale, in)
+				continue
+			}
+			st, err := e.backend.Status(ctx, in.Runtime)
+			switch {
+			case err != nil:
+				e.log.Error("instance status", "instance", in.ID, "err", err)
+				live = append(live, in)
+			case !st.Running:
+				e.log.Warn("instance ended; replacing it", "service", svc.Name, "instance", in.ID, "reason", st.Reason)
+				stale = append(stale, in)
+			case e.verdict(in.ID) == health.Unhealthy:
+				e.log.Warn("instance unhealthy; replacing it", "service", svc.Name, "instance", in.ID)
+				stale = append(stale, in)
+			default:
+				live = append(live, in)
+				e.probeIfDue(ctx, in, healthCheck(svc.Config.HealthCheck), now)
+			}
+		}
+		want, err := e.desiredInstances(ctx, svc.Config)
+		if err != nil {
+			e.log.Error("desired instances", "service", svc.Name, "err", err)
+		}
+		missing = want - len(live)
+	} else {
+		stale = insts
+	}
+	e.setRoute(svc, live)
+
+	e.mu.Lock()
+	bo := e.backoff[svc.ARN]
+	e.mu.Unlock()
+	if missing > 0 && now.Before(bo.next) {
+		missing = 0
+	}
+	if len(stale) == 0 && missing <= 0 {
+		return
+	}
+	e.goBusy(ctx, svc.ARN, "repair", func(ctx context.Context) {
+		for _, in := range stale {
+			e.stopInstance(context.WithoutCancel(ctx), in)
+		}
+		if missing > 0 {
+			e.replace(ctx, svc, missing)
+		}
+	})
+}
+
+// replace starts n instances of the live release of a running service.
+func (e *Engine) replace(ctx context.Context, svc store.Service, n int) {
+	var b [4]byte
+	rand.Read(b[:])
+	started, err := e.startInstances(ctx, svc, hex.EncodeToString(b[:]), *svc.Release, n, healthCheck(svc.Config.HealthCheck), nil)
+	e.mu.Lock()
+	if err != nil {
+		e.backoff[svc.ARN] = e.backoff[svc.ARN].after(e.now())
+	} else {
+		delete(e.backoff, svc.ARN)
+	}
+	e.mu.Unlock()
+	if err != nil {
+		if ctx.Err() == nil {
+			e.log.Error("replacing instances failed; will retry with backoff", "service", svc.Name, "err", err)
+		}
+		return
+	}
+	err = e.store.Update(ctx, func(tx *store.Tx) error {
+		for _, in := range started {
+			in.Role = store.RoleActive
+			if err := tx.PutInstance(in); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		e.log.Error("record replacement instances", "service", svc.Name, "err", err)
+	}
+	e.log.Info("replaced instances", "service", svc.Name, "count", len(started))
+	e.syncRoute(ctx, svc.ARN)
+}
+
+func (e *Engine) verdict(id string) health.Verdict {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if h := e.health[id]; h != nil {
+		return h.verdict
+	}
+	return health.Unknown
+}
+
+// probeIfDue starts a health probe of an active instance when its interval
+// has passed since the last one.
+func (e *Engine) probeIfDue(ctx context.Context, in store.Instance, check health.Check, now time.Time) {
+	e.mu.Lock()
+	h := e.health[in.ID]
+	if h == nil {
+		h = newInstanceHealth(check, false)
+		e.health[in.ID] = h
+	}
+	if h.probing || now.Sub(h.last) < h.check.Interval {
+		e.mu.Unlock()
+		return
+	}
+	h.probing, h.last = true, now
+	e.mu.Unlock()
+
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		err := health.Probe(ctx, in.Runtime.Addr, h.check)
+		if ctx.Err() != nil {
+			return
+		}
+		e.mu.Lock()
+		v := h.tracker.Observe(err == nil)
+		changed := v != h.verdict
+		h.verdict, h.probing = v, false
+		e.mu.Unlock()
+		if changed {
+			e.Wake()
+		}
+	}()
+}
+
+// syncRoute tells the router what a service serves now.
+func (e *Engine) syncRoute(ctx context.Context, arn string) {
+	var (
+		svc   store.Service
+		insts []store.Instance
+	)
+	err := e.store.View(ctx, func(tx *store.Tx) (err error) {
+		if svc, err = tx.Service(arn); err != nil {
+			return err
+		}
+		insts, err = tx.Instances(arn)
+		return err
+	})
+	if err != nil {
+		e.log.Error("sync route", "service", arn, "err", err)
+		return
+	}
+	e.setRoute(svc, insts)
+}
+
+func (e *Engine) setRoute(svc store.Service, insts []store.Instance) {
+	e.mu.Lock()
+	route, ok := routeFor(svc, insts, func(id string) health.Verdict {
+		if h := e.health[id]; h != nil {
+			return h.verdict
+		}
+		return health.Unknown
+	})
+	e.mu.Unlock()
+	if !ok {
+		e.router.RemoveRoute(svc.Host)
+		return
+	}
+	e.router.SetRoute(route)
+}
+
+// routeFor decides what the router does for a service: serve its active
+// instances that are not known to be unhealthy, show the paused page, or
+// nothing (ok false: the host is freed).
+func routeFor(svc store.Service, insts []store.Instance, verdict func(id string) health.Verdict) (router.Route, bool) {
+	r := router.Route{Host: svc.Host, Service: svc.Name, State: router.Unavailable}
+	switch {
+	case svc.Status == ar.ServiceStatusDeleted:
+		return r, false
+	case svc.Status == ar.ServiceStatusPaused:
+		r.State = router.Paused
+	case svc.Release != nil && (svc.Status == ar.ServiceStatusRunning || svc.Status == ar.ServiceStatusOperationInProgress):
+		for _, in := range insts {
+			if in.Role == store.RoleActive && verdict(in.ID) != health.Unhealthy {
+				r.Backends = append(r.Backends, router.Backend{ID: in.ID, Addr: in.Runtime.Addr})
+			}
+		}
+		if len(r.Backends) > 0 {
+			r.State = router.Serving
+		}
+	}
+	return r, true
+}
+
+// adopt takes over the instances a previous daemon left running: they
+// keep running and serve again at once, without a restart.
+func (e *Engine) adopt(ctx context.Context) error {
+	var (
+		svcs  []store.Service
+		insts []store.Instance
+	)
+	err := e.store.View(ctx, func(tx *store.Tx) (err error) {
+		if svcs, err = tx.Services(false); err != nil {
+			return err
+		}
+		insts, err = tx.Instances("")
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	adopted := 0
+	byService := map[string][]store.Instance{}
+	for _, in := range insts {
+		byService[in.ServiceARN] = append(byService[in.ServiceARN], in)
+		if in.Role != store.RoleActive {
+			continue
+		}
+		if st, err := e.backend.Status(ctx, in.Runtime); err == nil && st.Running {
+			adopted++
+		}
+	}
+	for _, svc := range svcs {
+		e.setRoute(svc, byService[svc.ARN])
+	}
+	e.log.Info("re-adopted running instances", "count", adopted, "services", len(svcs))
+	return nil
+}

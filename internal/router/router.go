@@ -1,0 +1,228 @@
+package router
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// DefaultRequestTimeout bounds a proxied request when Config leaves it zero;
+// it is App Runner's documented 120 second request timeout.
+const DefaultRequestTimeout = 120 * time.Second
+
+// Config tunes a Router. The zero value is usable.
+type Config struct {
+	// RequestTimeout bounds a whole proxied request, body included.
+	// Upgraded (WebSocket) connections are not bounded. Default 120s.
+	RequestTimeout time.Duration
+}
+
+// State says whether a route accepts traffic.
+type State int
+
+// The zero State is Serving so that a Route with backends serves by default.
+const (
+	// Serving routes requests round robin to the route's backends.
+	Serving State = iota
+	// Paused answers 503 with a page saying the service is paused.
+	Paused
+	// Unavailable answers 503 "no healthy instance", e.g. while a service
+	// deploys for the first time or is stopped.
+	Unavailable
+)
+
+func (s State) String() string {
+	switch s {
+	case Serving:
+		return "Serving"
+	case Paused:
+		return "Paused"
+	case Unavailable:
+		return "Unavailable"
+	}
+	return "State(" + strconv.Itoa(int(s)) + ")"
+}
+
+// Backend is one instance of a service.
+type Backend struct {
+	// ID names the instance; InFlight and Drain count requests by it.
+	ID string
+	// Addr is the instance's host:port.
+	Addr string
+}
+
+// Route maps a host name to a service's instances.
+type Route struct {
+	// Host is the host name without port; it is matched case-insensitively.
+	Host string
+	// Service is the service name, shown in pages and logs.
+	Service  string
+	State    State
+	Backends []Backend
+}
+
+// Router is an http.Handler proxying each request to a backend of the route
+// matching its Host header. It is safe for concurrent use.
+type Router struct {
+	log     *slog.Logger
+	timeout time.Duration
+	proxy   *httputil.ReverseProxy
+	// transport is the pool of connections to backends, wrapped by the
+	// retrying RoundTripper that proxy uses.
+	transport *http.Transport
+
+	// table is the current routing table. It is never modified in place:
+	// writers build a new map and swap the pointer, so ServeHTTP takes no lock.
+	table atomic.Pointer[map[string]*routeEntry]
+
+	// mu serializes writers of table and guards counters.
+	mu sync.Mutex
+	// counters holds the in-flight count of every backend ID that is routed
+	// to, or was and still had requests in flight at the last table write.
+	counters map[string]*counter
+}
+
+// New returns a Router with an empty routing table.
+func New(cfg Config, log *slog.Logger) *Router {
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = DefaultRequestTimeout
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	r := &Router{
+		log:      log.With("component", "router"),
+		timeout:  cfg.RequestTimeout,
+		counters: make(map[string]*counter),
+	}
+	r.transport = &http.Transport{
+		// Backends are local; an environment proxy must never apply.
+		Proxy: nil,
+		DialContext: (&net.Dialer{
+			Timeout:   10 * time.Second,
+			KeepAlive: 30 * time.Second,
+		}).DialContext,
+		MaxIdleConns:          1024,
+		MaxIdleConnsPerHost:   256,
+		IdleConnTimeout:       90 * time.Second,
+		ExpectContinueTimeout: 1 * time.Second,
+		// Pass Accept-Encoding and compressed bodies through untouched.
+		DisableCompression: true,
+	}
+	r.proxy = &httputil.ReverseProxy{
+		Rewrite:       rewrite,
+		Transport:     &retryTransport{r: r},
+		FlushInterval: -1,
+		BufferPool:    newBufferPool(),
+		ErrorHandler:  r.proxyError,
+		ErrorLog:      slog.NewLogLogger(r.log.Handler(), slog.LevelWarn),
+	}
+	empty := map[string]*routeEntry{}
+	r.table.Store(&empty)
+	return r
+}
+
+// Close releases idle connections to backends. The Router stays usable.
+func (r *Router) Close() {
+	r.transport.CloseIdleConnections()
+}
+
+// ServeHTTP routes req by its Host header.
+func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	host := canonicalHost(req.Host)
+	e, b := r.acquire(host, "")
+	if b == nil {
+		r.refuse(w, req, host, e)
+		return
+	}
+	at := &attempt{host: host, service: e.route.Service, backend: b, retryable: retryable(req)}
+	// The attempt's backend may change if the transport retries elsewhere;
+	// release whichever one it ends on, also when the proxy panics to abort.
+	defer func() { at.backend.counter.n.Add(-1) }()
+
+	ctx := req.Context()
+	if !isUpgrade(req) {
+		// A hijacked connection would be torn down when this context ends,
+		// so only ordinary requests are bounded.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, r.timeout)
+		defer cancel()
+	}
+	ctx = context.WithValue(ctx, attemptKey{}, at)
+	r.proxy.ServeHTTP(w, req.WithContext(ctx))
+}
+
+// SetRoute installs route, atomically replacing any route for the same host.
+// Once it returns, no new request goes to a backend the route no longer lists.
+func (r *Router) SetRoute(route Route) {
+	host := canonicalHost(route.Host)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	next := r.copyTableLocked()
+	route.Host = host
+	next[host] = r.newEntryLocked(route)
+	r.storeTableLocked(next)
+}
+
+// RemoveRoute removes the route for host, if any.
+func (r *Router) RemoveRoute(host string) {
+	host = canonicalHost(host)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	next := r.copyTableLocked()
+	delete(next, host)
+	r.storeTableLocked(next)
+}
+
+// Routes returns a copy of the routing table sorted by host.
+func (r *Router) Routes() []Route {
+	t := *r.table.Load()
+	out := make([]Route, 0, len(t))
+	for _, e := range t {
+		rt := e.route
+		rt.Backends = make([]Backend, len(e.backends))
+		for i, b := range e.backends {
+			rt.Backends[i] = Backend{ID: b.id, Addr: b.addr}
+		}
+		out = append(out, rt)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Host < out[j].Host })
+	return out
+}
+
+// canonicalHost lowercases h and strips any port and trailing dot, so that
+// "ABC.localhost:8080" and "abc.localhost" match the same route.
+func canonicalHost(h string) string {
+	if host, _, err := net.SplitHostPort(h); err == nil {
+		h = host
+	} else if strings.HasPrefix(h, "[") && strings.HasSuffix(h, "]") {
+		h = h[1 : len(h)-1]
+	}
+	return strings.ToLower(strings.TrimSuffix(h, "."))
+}
+
+func isUpgrade(req *http.Request) bool {
+	return req.Header.Get("Upgrade") != "" &&
+		headerHasToken(req.Header, "Connection", "upgrade")
+}
+
+func headerHasToken(h http.Header, name, token string) bool {
+	for _, v := range h.Values(name) {
+		for _, t := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(t), token) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+var _ http.Handler = (*Router)(nil)

@@ -1,0 +1,100 @@
+package router
+
+import "sync/atomic"
+
+// routeEntry is one immutable entry of the routing table, apart from the
+// round-robin cursor and the in-flight counters it points to.
+type routeEntry struct {
+	route    Route // Backends is nil; see backends
+	backends []*backendEntry
+	next     atomic.Uint64
+}
+
+type backendEntry struct {
+	id      string
+	addr    string
+	counter *counter
+}
+
+// counter counts the requests in flight to one backend ID. It is shared by
+// every route entry listing that ID, across table versions.
+type counter struct {
+	n atomic.Int64
+}
+
+// acquire picks a backend of host's route, other than exclude if possible,
+// and counts it in flight. It returns a nil backend if the route is missing
+// (nil entry too), not serving, or has no backend to offer.
+//
+// After counting, acquire checks the table did not change meanwhile; if it
+// did, it undoes and picks again from the new table. Together with writers
+// storing the table before Drain reads the counters, this guarantees that a
+// request either is seen by Drain or never reaches a removed backend.
+func (r *Router) acquire(host, exclude string) (*routeEntry, *backendEntry) {
+	for {
+		t := r.table.Load()
+		e := (*t)[host]
+		if e == nil || e.route.State != Serving || len(e.backends) == 0 {
+			return e, nil
+		}
+		n := uint64(len(e.backends))
+		i := e.next.Add(1) - 1
+		b := e.backends[i%n]
+		if exclude != "" && b.id == exclude {
+			if n == 1 {
+				return e, nil
+			}
+			b = e.backends[(i+1)%n]
+		}
+		b.counter.n.Add(1)
+		if r.table.Load() == t {
+			return e, b
+		}
+		b.counter.n.Add(-1)
+	}
+}
+
+func (r *Router) copyTableLocked() map[string]*routeEntry {
+	cur := *r.table.Load()
+	next := make(map[string]*routeEntry, len(cur)+1)
+	for h, e := range cur {
+		next[h] = e
+	}
+	return next
+}
+
+// newEntryLocked builds the table entry for route, reusing the in-flight
+// counter of any backend ID already known so that requests started under an
+// older route still count.
+func (r *Router) newEntryLocked(route Route) *routeEntry {
+	e := &routeEntry{route: route, backends: make([]*backendEntry, 0, len(route.Backends))}
+	e.route.Backends = nil
+	for _, b := range route.Backends {
+		c := r.counters[b.ID]
+		if c == nil {
+			c = new(counter)
+			r.counters[b.ID] = c
+		}
+		e.backends = append(e.backends, &backendEntry{id: b.ID, addr: b.Addr, counter: c})
+	}
+	return e
+}
+
+// storeTableLocked publishes t and forgets the counters of backends that are
+// no longer routed to and have nothing in flight, so IDs of past deployments
+// do not accumulate. A request racing with the pruning sees the new table in
+// acquire and backs off, so losing its counter is harmless.
+func (r *Router) storeTableLocked(t map[string]*routeEntry) {
+	r.table.Store(&t)
+	used := make(map[*counter]bool)
+	for _, e := range t {
+		for _, b := range e.backends {
+			used[b.counter] = true
+		}
+	}
+	for id, c := range r.counters {
+		if !used[c] && c.n.Load() == 0 {
+			delete(r.counters, id)
+		}
+	}
+}

@@ -1,0 +1,107 @@
+package e2e
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+// pyApp is a small Python web app. It answers "<name> <version>" and reads
+// its port from $PORT as App Runner apps do; version "broken" exits at once.
+const pyApp = `import http.server, os, sys
+here = os.path.dirname(os.path.abspath(__file__))
+version = open(os.path.join(here, "version.txt")).read().strip()
+if version == "broken":
+    print("version is broken, exiting", flush=True)
+    sys.exit(3)
+name = os.environ.get("APP_NAME", "app")
+print(f"{name} {version} listening on {os.environ['PORT']}", flush=True)
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_GET(self):
+        body = f"{name} {version} {os.environ.get('GREETING', '')} pid={os.getpid()}\n".encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *args):
+        pass
+http.server.ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler).serve_forever()
+`
+
+const apiYAML = `version: 1.0
+runtime: python3
+build:
+  commands:
+    build:
+      - echo "building api at $(pwd)"
+run:
+  command: python3 app.py
+  network:
+    port: 8000
+  env:
+    - name: APP_NAME
+      value: api
+    - name: GREETING
+      value: from-yaml
+`
+
+// monorepo makes a repository with two services: services/api configured
+// by its apprunner.yaml, and services/web configured through the API.
+func monorepo(t *testing.T) *gitRepo {
+	r := newGitRepo(t)
+	r.write("README.md", "a monorepo\n")
+	r.write("services/api/app.py", pyApp)
+	r.write("services/api/version.txt", "v1\n")
+	r.write("services/api/apprunner.yaml", apiYAML)
+	r.write("services/web/app.py", pyApp)
+	r.write("services/web/version.txt", "v1\n")
+	r.commit("first version")
+	return r
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// fastHealth checks often, so that failing deploys fail fast in tests.
+var fastHealth = map[string]any{"Protocol": "HTTP", "Path": "/", "Interval": 1, "Timeout": 1, "HealthyThreshold": 1, "UnhealthyThreshold": 2}
+
+func apiSource(repo *gitRepo) map[string]any {
+	return map[string]any{
+		"CodeRepository": map[string]any{
+			"RepositoryUrl":     "file://" + repo.dir,
+			"SourceCodeVersion": map[string]any{"Type": "BRANCH", "Value": "main"},
+			"SourceDirectory":   "services/api",
+			"CodeConfiguration": map[string]any{"ConfigurationSource": "REPOSITORY"},
+		},
+		"AutoDeploymentsEnabled": false,
+	}
+}
+
+func webSource(repo *gitRepo) map[string]any {
+	return map[string]any{
+		"CodeRepository": map[string]any{
+			"RepositoryUrl":     repo.dir,
+			"SourceCodeVersion": map[string]any{"Type": "BRANCH", "Value": "main"},
+			"SourceDirectory":   "/services/web/",
+			"CodeConfiguration": map[string]any{
+				"ConfigurationSource": "API",
+				"CodeConfigurationValues": map[string]any{
+					"Runtime":                     "PYTHON_3",
+					"BuildCommand":                "python3 -c 'print(\"building web\")'",
+					"StartCommand":                "python3 app.py",
+					"Port":                        "8000",
+					"RuntimeEnvironmentVariables": map[string]any{"APP_NAME": "web"},
+					"RuntimeEnvironmentSecrets":   map[string]any{"GREETING": "arn:aws:secretsmanager:us-east-1:000000000000:secret:greeting-AbCdEf"},
+				},
+			},
+		},
+		"AutoDeploymentsEnabled": false,
+	}
+}

@@ -1,0 +1,89 @@
+package e2e
+
+import (
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var pidRE = regexp.MustCompile(`pid=(\d+)`)
+
+func servedPID(t *testing.T, s *server, url string) string {
+	t.Helper()
+	_, body, err := s.get(url, "/")
+	m := pidRE.FindStringSubmatch(body)
+	if err != nil || m == nil {
+		t.Fatalf("GET %s = %q, %v; want a pid", url, body, err)
+	}
+	return m[1]
+}
+
+func alive(pid string) bool {
+	var n int
+	for _, c := range pid {
+		n = n*10 + int(c-'0')
+	}
+	return syscall.Kill(n, 0) == nil
+}
+
+// TestKillRestart kills the daemon with SIGKILL in steady state and in the
+// middle of a deployment: apps keep running, a restarted daemon re-adopts
+// them without restarting them, and the interrupted deployment settles.
+func TestKillRestart(t *testing.T) {
+	s := startServer(t)
+	repo := monorepo(t)
+	out := s.mustAWS("create-service", "--service-name", "api",
+		"--source-configuration", mustJSON(t, apiSource(repo)),
+		"--health-check-configuration", mustJSON(t, fastHealth))
+	arn, url := str(out, "Service", "ServiceArn"), str(out, "Service", "ServiceUrl")
+	s.waitStatus(arn, "RUNNING", 60*time.Second)
+	expectBody(t, s, url, "api v1")
+	pid1 := servedPID(t, s, url)
+
+	// Steady state: kill -9, the app lives on; restart re-adopts it.
+	s.kill()
+	if !alive(pid1) {
+		t.Fatalf("app process %s died with the daemon", pid1)
+	}
+	s.start()
+	expectBody(t, s, url, "api v1")
+	if got := servedPID(t, s, url); got != pid1 {
+		t.Fatalf("after restart the app is pid %s, want the re-adopted %s", got, pid1)
+	}
+
+	// Mid-deployment: the build of v2 sleeps, the daemon dies during it.
+	repo.write("services/api/version.txt", "v2\n")
+	repo.write("services/api/apprunner.yaml", strings.Replace(apiYAML, `- echo "building api at $(pwd)"`, `- sleep 2`, 1))
+	repo.commit("api v2 with a slow build")
+	opID := s.mustAWS("start-deployment", "--service-arn", arn)["OperationId"].(string)
+	time.Sleep(1 * time.Second)
+	s.kill()
+	if !alive(pid1) {
+		t.Fatalf("app process %s died with the daemon mid-deploy", pid1)
+	}
+	s.start()
+	// The old version serves as soon as the daemon is back.
+	expectBody(t, s, url, "api v")
+	if st := s.waitOperation(arn, opID, 60*time.Second); st != "SUCCEEDED" {
+		t.Fatalf("interrupted deployment ended %s, want SUCCEEDED after resuming", st)
+	}
+	s.waitStatus(arn, "RUNNING", 5*time.Second)
+	expectBody(t, s, url, "api v2")
+	if logs := s.logs("api", opID); !strings.Contains(logs, "resuming START_DEPLOYMENT after a daemon restart") {
+		t.Errorf("operation log does not mention the resume:\n%s", logs)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for alive(pid1) && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if alive(pid1) {
+		t.Errorf("old instance %s still runs after v2 took over", pid1)
+	}
+	for _, o := range s.mustAWS("list-services")["ServiceSummaryList"].([]any) {
+		if st := o.(map[string]any)["Status"]; st == "OPERATION_IN_PROGRESS" {
+			t.Errorf("service %v still OPERATION_IN_PROGRESS", o)
+		}
+	}
+}
