@@ -70,13 +70,13 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	defer routerLn.Close()
 	routerPort := routerLn.Addr().(*net.TCPAddr).Port
 
-	rt := router.New(router.Config{RequestTimeout: cfg.RequestTimeout}, log.With("component", "router"))
-	backend := process.New(process.Config{Dir: filepath.Join(cfg.DataDir, "run"), ShimPath: cfg.ShimPath}, log.With("component", "process"))
+	rt := router.New(router.Config{RequestTimeout: cfg.RequestTimeout}, log)
+	backend := process.New(process.Config{Dir: filepath.Join(cfg.DataDir, "run"), ShimPath: cfg.ShimPath}, log)
 	eng := engine.New(engine.Config{
 		DataDir:       cfg.DataDir,
 		DeployTimeout: cfg.DeployTimeout,
 	}, st, backend, rt,
-		git.NewCache(filepath.Join(cfg.DataDir, "git"), log.With("component", "git")),
+		git.NewCache(filepath.Join(cfg.DataDir, "git"), log),
 		secret.Store{Dir: filepath.Join(cfg.DataDir, "secrets")},
 		log.With("component", "engine"))
 	ctl := control.New(control.Config{

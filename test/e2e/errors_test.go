@@ -23,7 +23,7 @@ func TestErrors(t *testing.T) {
 	repo := monorepo(t)
 
 	// InvalidRequestException, naming the field.
-	msg := s.awsError("InvalidRequestException", "create-service", "--service-name", "ab",
+	msg := s.awsError("InvalidRequestException", "create-service", "--service-name", "bad name!",
 		"--source-configuration", mustJSON(t, apiSource(repo)))
 	if !strings.Contains(msg, "serviceName") {
 		t.Errorf("short name error does not name the field: %s", msg)

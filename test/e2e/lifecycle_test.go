@@ -21,10 +21,10 @@ func TestLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	api := s.mustAWS("create-service", "--service-name", "api",
+	api := s.mustAWS("create-service", "--service-name", "api-svc",
 		"--source-configuration", mustJSON(t, apiSource(repo)),
 		"--health-check-configuration", mustJSON(t, fastHealth))
-	web := s.mustAWS("create-service", "--service-name", "web",
+	web := s.mustAWS("create-service", "--service-name", "web-svc",
 		"--source-configuration", mustJSON(t, webSource(repo)),
 		"--instance-configuration", `{"Cpu":"0.25 vCPU","Memory":"0.5 GB"}`)
 	apiARN, webARN := str(api, "Service", "ServiceArn"), str(web, "Service", "ServiceArn")
@@ -50,10 +50,10 @@ func TestLifecycle(t *testing.T) {
 	}
 	expectBody(t, s, apiURL, "api v1 from-yaml")
 	expectBody(t, s, webURL, "web v1 from-secret")
-	if out := s.logs("web", ""); !strings.Contains(out, "building web") || !strings.Contains(out, "web v1 listening") {
+	if out := s.logs("web-svc", ""); !strings.Contains(out, "building web") || !strings.Contains(out, "web v1 listening") {
 		t.Errorf("slipway logs web lacks build or app output:\n%s", out)
 	}
-	if out := s.logs("web", ""); strings.Contains(out, "from-secret") {
+	if out := s.logs("web-svc", ""); strings.Contains(out, "from-secret") {
 		t.Errorf("a secret's value appears in the logs:\n%s", out)
 	}
 
@@ -66,7 +66,7 @@ func TestLifecycle(t *testing.T) {
 	op := s.mustAWS("start-deployment", "--service-arn", apiARN)
 	opID := op["OperationId"].(string)
 	if st := s.waitOperation(apiARN, opID, 60*time.Second); st != "SUCCEEDED" {
-		t.Fatalf("deployment of v2 ended %s\n%s", st, s.logs("api", opID))
+		t.Fatalf("deployment of v2 ended %s\n%s", st, s.logs("api-svc", opID))
 	}
 	time.Sleep(300 * time.Millisecond)
 	cancel()
@@ -94,7 +94,7 @@ func TestLifecycle(t *testing.T) {
 	}
 	s.waitStatus(apiARN, "RUNNING", 5*time.Second)
 	expectBody(t, s, apiURL, "api v2")
-	opLogs := s.logs("api", brokenOp)
+	opLogs := s.logs("api-svc", brokenOp)
 	for _, want := range []string{"exited with code 3", "version is broken", "rollback complete"} {
 		if !strings.Contains(opLogs, want) {
 			t.Errorf("slipway logs --operation %s lacks %q:\n%s", brokenOp, want, opLogs)
@@ -139,8 +139,8 @@ func TestLifecycle(t *testing.T) {
 		t.Fatalf("deleted service's URL answered %d, want 404", code)
 	}
 	list := s.mustAWS("list-services")["ServiceSummaryList"].([]any)
-	if len(list) != 1 || list[0].(map[string]any)["ServiceName"] != "web" {
-		t.Fatalf("list-services after delete = %v, want only web", list)
+	if len(list) != 1 || list[0].(map[string]any)["ServiceName"] != "web-svc" {
+		t.Fatalf("list-services after delete = %v, want only web-svc", list)
 	}
 	if entries, _ := filepath.Glob(filepath.Join(s.dataDir, "builds", strings.Split(apiARN, "/")[2], "*")); len(entries) != 0 {
 		t.Errorf("builds of the deleted service remain: %v", entries)

@@ -34,7 +34,7 @@ func alive(pid string) bool {
 func TestKillRestart(t *testing.T) {
 	s := startServer(t)
 	repo := monorepo(t)
-	out := s.mustAWS("create-service", "--service-name", "api",
+	out := s.mustAWS("create-service", "--service-name", "api-svc",
 		"--source-configuration", mustJSON(t, apiSource(repo)),
 		"--health-check-configuration", mustJSON(t, fastHealth))
 	arn, url := str(out, "Service", "ServiceArn"), str(out, "Service", "ServiceUrl")
@@ -71,7 +71,7 @@ func TestKillRestart(t *testing.T) {
 	}
 	s.waitStatus(arn, "RUNNING", 5*time.Second)
 	expectBody(t, s, url, "api v2")
-	if logs := s.logs("api", opID); !strings.Contains(logs, "resuming START_DEPLOYMENT after a daemon restart") {
+	if logs := s.logs("api-svc", opID); !strings.Contains(logs, "resuming START_DEPLOYMENT after a daemon restart") {
 		t.Errorf("operation log does not mention the resume:\n%s", logs)
 	}
 	deadline := time.Now().Add(15 * time.Second)
