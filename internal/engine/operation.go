@@ -109,7 +109,10 @@ func (e *Engine) fail(ctx context.Context, svc store.Service, op store.Operation
 	logs.printf("FAILED: %s", reason)
 	deploying := op.Type == ar.OperationTypeCreateService || op.Type == ar.OperationTypeStartDeployment ||
 		op.Type == ar.OperationTypeUpdateService
-	if deploying {
+	// A deployment rolls back only when a previous version runs; a first
+	// deployment just fails.
+	rollback := deploying && svc.Release != nil
+	if rollback {
 		e.setOperationStatus(ctx, op.ID, ar.OperationStatusRollbackInProgress)
 		logs.printf("rolling back: stopping the new instances; the previous version keeps serving")
 	}
@@ -150,7 +153,7 @@ func (e *Engine) fail(ctx context.Context, svc store.Service, op store.Operation
 	if err != nil {
 		e.log.Error("record failed operation", "op", op.ID, "err", err)
 	}
-	if deploying {
+	if rollback {
 		logs.printf("rollback complete")
 	}
 	e.syncRoute(ctx, svc.ARN)

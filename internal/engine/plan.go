@@ -37,7 +37,7 @@ func (e *Engine) plan(ctx context.Context, url, commit, dir string, cc *ar.CodeC
 		}
 		f, err := appconfig.Parse(data)
 		if err != nil {
-			return store.RunPlan{}, runtime.BuildSpec{}, fmt.Errorf("%w: %s: %w", ErrConfig, displayDir(dir), err)
+			return store.RunPlan{}, runtime.BuildSpec{}, fmt.Errorf("%w: in source directory %s: %w", ErrConfig, displayDir(dir), err)
 		}
 		p = f.Plan()
 	} else {

@@ -1,0 +1,155 @@
+package e2e
+
+import (
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func apiValuesSource(repo *gitRepo, dir string, values map[string]any) map[string]any {
+	return map[string]any{
+		"CodeRepository": map[string]any{
+			"RepositoryUrl":     repo.dir,
+			"SourceCodeVersion": map[string]any{"Type": "BRANCH", "Value": "main"},
+			"SourceDirectory":   dir,
+			"CodeConfiguration": map[string]any{"ConfigurationSource": "API", "CodeConfigurationValues": values},
+		},
+		"AutoDeploymentsEnabled": false,
+	}
+}
+
+// TestFailureReasons checks that each way a deployment can fail ends the
+// operation with a reason that says which, visible in slipway logs.
+func TestFailureReasons(t *testing.T) {
+	s := startServer(t, "--deploy-timeout", "5s")
+	repo := monorepo(t)
+	repo.write("services/bad/apprunner.yaml", "version: 1.0\nruntime: python3\nrun:\n  comand: python3 app.py\n")
+	repo.commit("a bad apprunner.yaml")
+
+	missing := ""
+	for _, rt := range [][2]string{{"DOTNET_6", "dotnet"}, {"PHP_81", "php"}, {"RUBY_31", "ruby"}} {
+		if _, err := exec.LookPath(rt[1]); err != nil {
+			missing = rt[0]
+			break
+		}
+	}
+	if missing == "" {
+		t.Fatal("every toolchain is installed; no runtime is left to test a missing one with")
+	}
+	cases := []struct {
+		name string
+		src  map[string]any
+		hc   map[string]any
+		want []string
+	}{
+		{"build-fails", apiValuesSource(repo, "services/web", map[string]any{
+			"Runtime": "PYTHON_3", "BuildCommand": "echo compiling; exit 7", "StartCommand": "python3 app.py"}),
+			nil, []string{"build failed", "exit", "7", "compiling"}},
+		{"never-healthy", apiValuesSource(repo, "services/web", map[string]any{
+			"Runtime": "PYTHON_3", "StartCommand": "python3 -m http.server $PORT --bind 127.0.0.1"}),
+			map[string]any{"Protocol": "HTTP", "Path": "/healthz", "Interval": 1, "Timeout": 1, "UnhealthyThreshold": 2},
+			[]string{"health check failed", "404"}},
+		{"too-slow", apiValuesSource(repo, "services/web", map[string]any{
+			"Runtime": "PYTHON_3", "BuildCommand": "sleep 30", "StartCommand": "python3 app.py"}),
+			nil, []string{"timed out after 5s", "--deploy-timeout"}},
+		{"bad-yaml", map[string]any{"CodeRepository": map[string]any{
+			"RepositoryUrl":     repo.dir,
+			"SourceCodeVersion": map[string]any{"Type": "BRANCH", "Value": "main"},
+			"SourceDirectory":   "services/bad",
+		}}, nil, []string{"line 4", `"comand"`}},
+		{"no-toolchain", apiValuesSource(repo, "services/web", map[string]any{
+			"Runtime": missing, "StartCommand": "true"}),
+			nil, []string{missing, "not found"}},
+		{"no-branch", map[string]any{"CodeRepository": map[string]any{
+			"RepositoryUrl":     repo.dir,
+			"SourceCodeVersion": map[string]any{"Type": "BRANCH", "Value": "nope"},
+		}}, nil, []string{`branch "nope"`}},
+	}
+	type started struct{ arn, op string }
+	ops := map[string]started{}
+	for _, tc := range cases {
+		args := []string{"create-service", "--service-name", tc.name, "--source-configuration", mustJSON(t, tc.src)}
+		if tc.hc != nil {
+			args = append(args, "--health-check-configuration", mustJSON(t, tc.hc))
+		}
+		out := s.mustAWS(args...)
+		ops[tc.name] = started{str(out, "Service", "ServiceArn"), out["OperationId"].(string)}
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			o := ops[tc.name]
+			if st := s.waitOperation(o.arn, o.op, 60*time.Second); st != "FAILED" {
+				t.Fatalf("operation ended %s, want FAILED", st)
+			}
+			s.waitStatus(o.arn, "CREATE_FAILED", 5*time.Second)
+			logs := s.logs(tc.name, o.op)
+			for _, w := range tc.want {
+				if !strings.Contains(logs, w) {
+					t.Errorf("logs lack %q:\n%s", w, logs)
+				}
+			}
+		})
+	}
+
+	// UpdateService retries a failed creation.
+	o := ops["build-fails"]
+	out := s.mustAWS("update-service", "--service-arn", o.arn, "--source-configuration", mustJSON(t,
+		apiValuesSource(repo, "services/web", map[string]any{"Runtime": "PYTHON_3", "StartCommand": "python3 app.py"})))
+	if st := s.waitOperation(o.arn, out["OperationId"].(string), 60*time.Second); st != "SUCCEEDED" {
+		t.Fatalf("update of a CREATE_FAILED service ended %s", st)
+	}
+	s.waitStatus(o.arn, "RUNNING", 5*time.Second)
+	expectBody(t, s, str(out, "Service", "ServiceUrl"), "app v1")
+}
+
+// TestUpdateAndRecovery updates a running service, rolls back a broken
+// update (the old configuration stays in force) and checks that an
+// instance that dies is replaced.
+func TestUpdateAndRecovery(t *testing.T) {
+	s := startServer(t)
+	repo := monorepo(t)
+	values := map[string]any{"Runtime": "PYTHON_3", "StartCommand": "python3 app.py",
+		"RuntimeEnvironmentVariables": map[string]any{"APP_NAME": "one"}}
+	out := s.mustAWS("create-service", "--service-name", "upd-svc",
+		"--source-configuration", mustJSON(t, apiValuesSource(repo, "services/web", values)),
+		"--health-check-configuration", mustJSON(t, fastHealth))
+	arn, url := str(out, "Service", "ServiceArn"), str(out, "Service", "ServiceUrl")
+	s.waitStatus(arn, "RUNNING", 60*time.Second)
+	expectBody(t, s, url, "one v1")
+
+	values["RuntimeEnvironmentVariables"] = map[string]any{"APP_NAME": "two"}
+	out = s.mustAWS("update-service", "--service-arn", arn, "--source-configuration", mustJSON(t, apiValuesSource(repo, "services/web", values)))
+	if st := s.waitOperation(arn, out["OperationId"].(string), 60*time.Second); st != "SUCCEEDED" {
+		t.Fatalf("update ended %s", st)
+	}
+	expectBody(t, s, url, "two v1")
+
+	bad := map[string]any{"Runtime": "PYTHON_3", "StartCommand": "python3 -c 'raise SystemExit(1)'"}
+	out = s.mustAWS("update-service", "--service-arn", arn, "--source-configuration", mustJSON(t, apiValuesSource(repo, "services/web", bad)))
+	if st := s.waitOperation(arn, out["OperationId"].(string), 60*time.Second); st != "ROLLBACK_SUCCEEDED" {
+		t.Fatalf("broken update ended %s, want ROLLBACK_SUCCEEDED", st)
+	}
+	d := s.waitStatus(arn, "RUNNING", 5*time.Second)
+	if cmd := str(d, "Service", "SourceConfiguration", "CodeRepository", "CodeConfiguration", "CodeConfigurationValues", "StartCommand"); cmd != "python3 app.py" {
+		t.Errorf("after a rolled-back update StartCommand = %q, want the old one", cmd)
+	}
+	expectBody(t, s, url, "two v1")
+
+	// An instance that dies is replaced.
+	pid := servedPID(t, s, url)
+	var n int
+	for _, c := range pid {
+		n = n*10 + int(c-'0')
+	}
+	syscall.Kill(n, syscall.SIGKILL)
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if code, body, err := s.get(url, "/"); err == nil && code == 200 && !strings.Contains(body, "pid="+pid) {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("the killed instance (pid %s) was not replaced", pid)
+}
