@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -12,11 +13,13 @@ import (
 	"net/url"
 	"os/signal"
 	"syscall"
+	"text/tabwriter"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
+	"github.com/slipwayhq/slipway/internal/api"
 	"github.com/slipwayhq/slipway/internal/daemon"
 )
 
@@ -88,7 +91,7 @@ func runLogs(args []string, w io.Writer) error {
 	if *follow {
 		q.Set("follow", "1")
 	}
-	resp, err := signedGet(ctx, *dataDir, "/slipway/v1/logs", q)
+	resp, err := signedGet(ctx, *dataDir, api.LogsPath, q)
 	if err != nil {
 		return err
 	}
@@ -106,4 +109,51 @@ func runLogs(args []string, w io.Writer) error {
 		return nil
 	}
 	return sc.Err()
+}
+
+func runDeployments(args []string, w io.Writer) error {
+	fs := flag.NewFlagSet("deployments", flag.ContinueOnError)
+	dataDir := fs.String("data-dir", defaultDataDir(), "state directory of the server")
+	asJSON := fs.Bool("json", false, "print JSON")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return fmt.Errorf("usage: slipway deployments SERVICE [--json]")
+	}
+	resp, err := signedGet(context.Background(), *dataDir, api.DeploymentsPath, url.Values{"service": {pos[0]}})
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s", resp.Status, b)
+	}
+	if *asJSON {
+		_, err := w.Write(b)
+		return err
+	}
+	var ds []api.Decision
+	if err := json.Unmarshal(b, &ds); err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "DECIDED\tCOMMIT\tAUTHOR\tDECISION\tOPERATION\tMESSAGE\tREASON")
+	for _, d := range ds {
+		fmt.Fprintf(tw, "%s\t%.12s\t%s\t%s\t%s\t%s\t%s\n", d.DecidedAt.Local().Format(time.DateTime), d.Commit, d.Author,
+			d.Decision, orDash(d.OperationID), d.Message, d.Reason)
+	}
+	return tw.Flush()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }

@@ -24,6 +24,7 @@ Usage:
   slipway server [--data-dir DIR] [--api-listen ADDR] [--router-listen ADDR] [flags]
   slipway env [--data-dir DIR]                 print export lines for the aws CLI and SDKs
   slipway logs SERVICE [--operation ID] [-f]   build and app logs of a service (name or ARN)
+  slipway deployments SERVICE                  commits automatic deployment considered, and why it deployed or skipped each
 
 Run 'slipway COMMAND -h' for a command's flags.
 `
@@ -45,6 +46,8 @@ func main() {
 		err = runEnv(args, os.Stdout)
 	case "logs":
 		err = runLogs(args, os.Stdout)
+	case "deployments":
+		err = runDeployments(args, os.Stdout)
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 		return
@@ -83,6 +86,7 @@ func runServer(args []string) error {
 	fs.IntVar(&cfg.MaxServices, "max-services", 30, "quota of services")
 	fs.DurationVar(&cfg.DeployTimeout, "deploy-timeout", 10*time.Minute, "a deployment running longer rolls back")
 	fs.DurationVar(&cfg.RequestTimeout, "request-timeout", 120*time.Second, "router timeout of one request")
+	fs.DurationVar(&cfg.GitPollInterval, "git-poll-interval", 30*time.Second, "how often branches of services with automatic deployments are polled (0: webhooks only)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return err

@@ -112,6 +112,23 @@ func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
 	return os.Rename(tmp.Name(), path)
 }
 
+// WebhookSecretPath is DIR/webhook-secret: the HMAC key of push webhooks.
+func WebhookSecretPath(dataDir string) string { return filepath.Join(dataDir, "webhook-secret") }
+
+// loadOrCreateWebhookSecret reads DIR/webhook-secret (one line), creating
+// it on first start.
+func loadOrCreateWebhookSecret(dataDir string) ([]byte, error) {
+	b, err := os.ReadFile(WebhookSecretPath(dataDir))
+	if err == nil {
+		return []byte(strings.TrimSpace(string(b))), nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	secret := randomString(40, "abcdefghijklmnopqrstuvwxyz0123456789")
+	return []byte(secret), writeFileAtomic(WebhookSecretPath(dataDir), []byte(secret+"\n"), 0o600)
+}
+
 // Endpoint is what a running daemon tells local tools about itself, in
 // DIR/server.json.
 type Endpoint struct {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/slipwayhq/slipway/internal/api"
+	"github.com/slipwayhq/slipway/internal/autodeploy"
 	"github.com/slipwayhq/slipway/internal/control"
 	"github.com/slipwayhq/slipway/internal/engine"
 	"github.com/slipwayhq/slipway/internal/router"
@@ -35,6 +36,9 @@ type Config struct {
 	MaxServices    int
 	DeployTimeout  time.Duration
 	RequestTimeout time.Duration
+	// GitPollInterval is how often watched branches are polled; 0 leaves
+	// only webhooks.
+	GitPollInterval time.Duration
 	// ShimPath is the slipway binary, which runs instance shims.
 	ShimPath string
 }
@@ -48,6 +52,10 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	creds, err := loadOrCreateCredentials(cfg.DataDir)
 	if err != nil {
 		return fmt.Errorf("credentials: %w", err)
+	}
+	hookSecret, err := loadOrCreateWebhookSecret(cfg.DataDir)
+	if err != nil {
+		return fmt.Errorf("webhook secret: %w", err)
 	}
 	if err := os.MkdirAll(filepath.Join(cfg.DataDir, "secrets"), 0o700); err != nil {
 		return err
@@ -72,11 +80,11 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 
 	rt := router.New(router.Config{RequestTimeout: cfg.RequestTimeout}, log)
 	backend := process.New(process.Config{Dir: filepath.Join(cfg.DataDir, "run"), ShimPath: cfg.ShimPath}, log)
+	gitCache := git.NewCache(filepath.Join(cfg.DataDir, "git"), log)
 	eng := engine.New(engine.Config{
 		DataDir:       cfg.DataDir,
 		DeployTimeout: cfg.DeployTimeout,
-	}, st, backend, rt,
-		git.NewCache(filepath.Join(cfg.DataDir, "git"), log),
+	}, st, backend, rt, gitCache,
 		secret.Store{Dir: filepath.Join(cfg.DataDir, "secrets")},
 		log.With("component", "engine"))
 	ctl := control.New(control.Config{
@@ -89,11 +97,14 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err := ctl.EnsureDefaultAutoScaling(ctx); err != nil {
 		return err
 	}
+	watcher := autodeploy.NewWatcher(st, gitCache, ctl, cfg.GitPollInterval, log.With("component", "autodeploy"))
 
 	auth := &api.Authenticator{Keys: creds, Region: cfg.Region, Service: "apprunner", MaxSkew: 15 * time.Minute}
 	mux := http.NewServeMux()
 	mux.Handle("POST /{$}", api.NewServer(auth, ctl, log.With("component", "api")))
 	mux.Handle("GET "+api.LogsPath, api.LogsHandler(auth, eng))
+	mux.Handle("GET "+api.DeploymentsPath, api.DeploymentsHandler(auth, ctl))
+	mux.Handle("POST /webhooks/github", autodeploy.GitHubHandler(hookSecret, watcher, log.With("component", "webhook")))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 
 	ep := Endpoint{
@@ -112,15 +123,19 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	errc := make(chan error, 3)
+	errc := make(chan error, 4)
 	serve := func(name string, srv *http.Server, ln net.Listener) {
 		defer wg.Done()
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errc <- fmt.Errorf("%s: %w", name, err)
 		}
 	}
-	wg.Add(3)
+	wg.Add(4)
 	go serve("API", apiSrv, apiLn)
+	go func() {
+		defer wg.Done()
+		watcher.Run(ctx)
+	}()
 	go serve("router", routerSrv, routerLn)
 	go func() {
 		defer wg.Done()

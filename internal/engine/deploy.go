@@ -83,7 +83,11 @@ func (e *Engine) deploy(ctx context.Context, svc store.Service, op store.Operati
 			}
 		}
 		rel.DeployedAt = e.now()
-		cur.Config, cur.Release, cur.Status, cur.UpdatedAt = cfg, &rel, ar.ServiceStatusRunning, e.now()
+		status, err := settledStatus(tx, svc.ARN, op.ID, ar.ServiceStatusRunning)
+		if err != nil {
+			return err
+		}
+		cur.Config, cur.Release, cur.Status, cur.UpdatedAt = cfg, &rel, status, e.now()
 		if err := tx.PutService(cur); err != nil {
 			return err
 		}
@@ -121,7 +125,14 @@ func (e *Engine) prepare(ctx context.Context, svc store.Service, op store.Operat
 	if err != nil {
 		return rel, fmt.Errorf("%w: branch %q of %s: %w", ErrSource, branch, url, err)
 	}
-	logs.printf("deploying commit %s of branch %s", commit, branch)
+	if op.Trigger == triggerAuto && op.Revision != "" {
+		// Automatic deployments deploy the commit that was decided on;
+		// manual ones deploy the branch head.
+		commit = op.Revision
+		logs.printf("automatic deployment of commit %s of branch %s", commit, branch)
+	} else {
+		logs.printf("deploying commit %s of branch %s", commit, branch)
+	}
 	if ok, err := e.git.HasDir(ctx, url, commit, dir); err != nil {
 		return rel, fmt.Errorf("%w: %w", ErrSource, err)
 	} else if !ok {

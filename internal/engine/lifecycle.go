@@ -26,7 +26,10 @@ func (e *Engine) pause(ctx context.Context, svc store.Service, op store.Operatio
 		if err != nil {
 			return err
 		}
-		cur.Status, cur.UpdatedAt = ar.ServiceStatusPaused, e.now()
+		if cur.Status, err = settledStatus(tx, svc.ARN, op.ID, ar.ServiceStatusPaused); err != nil {
+			return err
+		}
+		cur.UpdatedAt = e.now()
 		if err := tx.PutService(cur); err != nil {
 			return err
 		}
@@ -65,7 +68,10 @@ func (e *Engine) resume(ctx context.Context, svc store.Service, op store.Operati
 				return err
 			}
 		}
-		cur.Status, cur.UpdatedAt = ar.ServiceStatusRunning, e.now()
+		if cur.Status, err = settledStatus(tx, svc.ARN, op.ID, ar.ServiceStatusRunning); err != nil {
+			return err
+		}
+		cur.UpdatedAt = e.now()
 		if err := tx.PutService(cur); err != nil {
 			return err
 		}

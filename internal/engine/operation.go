@@ -142,6 +142,9 @@ func (e *Engine) fail(ctx context.Context, svc store.Service, op store.Operation
 			o.Status = ar.OperationStatusRollbackSucceeded
 			cur.Status = ar.ServiceStatusRunning
 		}
+		if cur.Status, err = settledStatus(tx, svc.ARN, op.ID, cur.Status); err != nil {
+			return err
+		}
 		o.Reason = truncate(reason, 8000)
 		o.EndedAt, o.UpdatedAt = e.now(), e.now()
 		cur.UpdatedAt = e.now()
@@ -196,4 +199,23 @@ func truncate(s string, n int) string {
 
 func indent(s string) string {
 	return "  " + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n  ")
+}
+
+// triggerAuto marks operations started by automatic deployment; they carry
+// the commit to deploy.
+const triggerAuto = "auto"
+
+// settledStatus is the status a service takes when operation opID ends
+// with status: still OPERATION_IN_PROGRESS while another operation waits.
+func settledStatus(tx *store.Tx, serviceARN, opID, status string) (string, error) {
+	ops, err := tx.UnfinishedOperationsOf(serviceARN)
+	if err != nil {
+		return "", err
+	}
+	for _, o := range ops {
+		if o.ID != opID {
+			return ar.ServiceStatusOperationInProgress, nil
+		}
+	}
+	return status, nil
 }

@@ -79,3 +79,9 @@ func (tx *Tx) PutOperation(o Operation) error {
 		o.ID, o.ServiceARN, o.Type, o.Status, toNanos(o.StartedAt), toNanos(o.EndedAt), toNanos(o.UpdatedAt),
 		config, o.Reason, o.Attempts, o.Revision, o.Trigger)
 }
+
+// UnfinishedOperationsOf lists one service's unfinished operations, oldest
+// first.
+func (tx *Tx) UnfinishedOperationsOf(serviceARN string) ([]Operation, error) {
+	return tx.queryOperations(`WHERE service_arn = ? AND status IN ('PENDING','IN_PROGRESS','ROLLBACK_IN_PROGRESS') ORDER BY seq`, serviceARN)
+}

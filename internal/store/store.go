@@ -13,6 +13,10 @@ import (
 // ErrNotFound is returned when a record does not exist.
 var ErrNotFound = errors.New("not found")
 
+// ErrConflict is returned when a write's premise no longer holds because
+// another write got there first.
+var ErrConflict = errors.New("conflicting write")
+
 // Store is Slipway's state database.
 type Store struct {
 	db *sql.DB
@@ -84,6 +88,24 @@ CREATE TABLE IF NOT EXISTS tags (
 	key   TEXT NOT NULL,
 	value TEXT NOT NULL,
 	PRIMARY KEY (arn, key)
+);
+CREATE TABLE IF NOT EXISTS commit_decisions (
+	seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+	service_arn  TEXT NOT NULL,
+	commit_hash  TEXT NOT NULL,
+	author       TEXT NOT NULL,
+	message      TEXT NOT NULL,
+	committed_at INTEGER NOT NULL,
+	decided_at   INTEGER NOT NULL,
+	decision     TEXT NOT NULL,
+	reason       TEXT NOT NULL,
+	operation_id TEXT NOT NULL,
+	trigger      TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS commit_decisions_service ON commit_decisions(service_arn, seq);
+CREATE TABLE IF NOT EXISTS considered_heads (
+	service_arn TEXT PRIMARY KEY,
+	head        TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS builds (
 	key         TEXT PRIMARY KEY,
