@@ -213,10 +213,12 @@ func (w *Watcher) decide(ctx context.Context, s watched, trigger string) error {
 	if head == prev {
 		return errNothingNew
 	}
-	deployed := ""
-	if s.svc.Release != nil {
-		deployed = s.svc.Release.Revision
+	if s.svc.Release == nil {
+		// Not deployed yet: its creation (or the update that retries it)
+		// deploys the branch head; deciding now would deploy it twice.
+		return errNothingNew
 	}
+	deployed := s.svc.Release.Revision
 	// The change is what the new head adds to the last head considered;
 	// after a force push (or the first time) it is measured against what
 	// is deployed.

@@ -1,0 +1,298 @@
+package e2e
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// decision is one entry of `slipway deployments --json`.
+type decision struct {
+	Commit      string `json:"commit"`
+	Decision    string `json:"decision"`
+	Reason      string `json:"reason"`
+	OperationID string `json:"operationId"`
+	Trigger     string `json:"trigger"`
+}
+
+func (s *server) decisions(service string) []decision {
+	s.t.Helper()
+	out, err := s.slipway("deployments", service, "--json")
+	if err != nil {
+		s.t.Fatalf("slipway deployments %s: %v\n%s", service, err, out)
+	}
+	var ds []decision
+	if err := json.Unmarshal([]byte(out), &ds); err != nil {
+		s.t.Fatalf("slipway deployments %s --json: %v\n%s", service, err, out)
+	}
+	return ds
+}
+
+// waitDecision waits until the decision log of service has an entry for
+// commit.
+func (s *server) waitDecision(service, commit string, timeout time.Duration) decision {
+	s.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		for _, d := range s.decisions(service) {
+			if d.Commit == commit {
+				return d
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	s.t.Fatalf("no decision about %s for %s within %s; log: %+v", commit[:12], service, timeout, s.decisions(service))
+	return decision{}
+}
+
+// deployments counts a service's START_DEPLOYMENT operations and waits
+// until none is unfinished.
+func (s *server) deployments(arn string) int {
+	s.t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		n, busy := 0, false
+		for _, o := range s.mustAWS("list-operations", "--service-arn", arn)["OperationSummaryList"].([]any) {
+			op := o.(map[string]any)
+			if op["Type"] == "START_DEPLOYMENT" {
+				n++
+			}
+			switch op["Status"] {
+			case "PENDING", "IN_PROGRESS", "ROLLBACK_IN_PROGRESS":
+				busy = true
+			}
+		}
+		if !busy {
+			return n
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("operations of %s still running after 60s", arn)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+type autoServices struct {
+	apiARN, webARN, rootARN, apiURL, webURL, rootURL string
+}
+
+// createAutoServices creates, with automatic deployments on, one service
+// at services/api, one at services/web and one at the repository root.
+func createAutoServices(t *testing.T, s *server, repo *gitRepo) autoServices {
+	auto := func(src map[string]any) string {
+		src["AutoDeploymentsEnabled"] = true
+		return mustJSON(t, src)
+	}
+	root := apiValuesSource(repo, "/", map[string]any{"Runtime": "PYTHON_3", "StartCommand": "python3 services/web/app.py",
+		"RuntimeEnvironmentVariables": map[string]any{"APP_NAME": "root"}})
+	var a autoServices
+	out := s.mustAWS("create-service", "--service-name", "api-svc", "--source-configuration", auto(apiSource(repo)))
+	a.apiARN, a.apiURL = str(out, "Service", "ServiceArn"), str(out, "Service", "ServiceUrl")
+	out = s.mustAWS("create-service", "--service-name", "web-svc", "--source-configuration", auto(webSource(repo)))
+	a.webARN, a.webURL = str(out, "Service", "ServiceArn"), str(out, "Service", "ServiceUrl")
+	out = s.mustAWS("create-service", "--service-name", "root-svc", "--source-configuration", auto(root))
+	a.rootARN, a.rootURL = str(out, "Service", "ServiceArn"), str(out, "Service", "ServiceUrl")
+	for _, arn := range []string{a.apiARN, a.webARN, a.rootARN} {
+		s.waitStatus(arn, "RUNNING", 60*time.Second)
+	}
+	return a
+}
+
+// TestAutoDeployPolling checks App Runner's deployment rules with 1 s
+// polling: a commit deploys a service only if it changes files under its
+// source directory; the root counts every commit.
+func TestAutoDeployPolling(t *testing.T) {
+	s := startServer(t, "--git-poll-interval", "1s")
+	repo := monorepo(t)
+	if err := os.WriteFile(filepath.Join(s.dataDir, "secrets", "greeting"), []byte("hi"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a := createAutoServices(t, s, repo)
+	base := map[string]int{"api": s.deployments(a.apiARN), "web": s.deployments(a.webARN), "root": s.deployments(a.rootARN)}
+
+	// A commit touching only services/web deploys web and root, not api.
+	repo.write("services/web/version.txt", "v2\n")
+	c := repo.commit("web v2")
+	if d := s.waitDecision("api-svc", c, 20*time.Second); d.Decision != "skip" || !strings.Contains(d.Reason, "none under services/api") {
+		t.Errorf("api decision on a web-only commit = %+v, want skip: none under services/api", d)
+	}
+	for _, svc := range []string{"web-svc", "root-svc"} {
+		if d := s.waitDecision(svc, c, 20*time.Second); d.Decision != "deploy" || d.OperationID == "" {
+			t.Errorf("%s decision on a web commit = %+v, want deploy with an operation", svc, d)
+		}
+	}
+	if got := s.deployments(a.apiARN); got != base["api"] {
+		t.Errorf("api has %d deployments after a web-only commit, want %d", got, base["api"])
+	}
+	if got := s.deployments(a.webARN); got != base["web"]+1 {
+		t.Errorf("web has %d deployments, want %d", got, base["web"]+1)
+	}
+	if got := s.deployments(a.rootARN); got != base["root"]+1 {
+		t.Errorf("root has %d deployments, want %d", got, base["root"]+1)
+	}
+	expectBody(t, s, a.webURL, "web v2")
+	expectBody(t, s, a.rootURL, "root v2")
+	expectBody(t, s, a.apiURL, "api v1")
+
+	// A manual deployment of api after the web-only commit deploys anyway.
+	op := s.mustAWS("start-deployment", "--service-arn", a.apiARN)["OperationId"].(string)
+	if st := s.waitOperation(a.apiARN, op, 60*time.Second); st != "SUCCEEDED" {
+		t.Fatalf("manual deployment ended %s", st)
+	}
+
+	// A commit in services/api deploys api and root, not web.
+	repo.write("services/api/version.txt", "v3\n")
+	c = repo.commit("api v3")
+	if d := s.waitDecision("web-svc", c, 20*time.Second); d.Decision != "skip" {
+		t.Errorf("web decision on an api commit = %+v, want skip", d)
+	}
+	for _, svc := range []string{"api-svc", "root-svc"} {
+		if d := s.waitDecision(svc, c, 20*time.Second); d.Decision != "deploy" {
+			t.Errorf("%s decision on an api commit = %+v, want deploy", svc, d)
+		}
+	}
+	s.deployments(a.apiARN)
+	expectBody(t, s, a.apiURL, "api v3")
+
+	// A paused service is left alone; resume runs what ran; the next
+	// qualifying commit deploys.
+	s.mustAWS("pause-service", "--service-arn", a.webARN)
+	s.waitStatus(a.webARN, "PAUSED", 30*time.Second)
+	repo.write("services/web/version.txt", "v4-while-paused\n")
+	c = repo.commit("web while paused")
+	if d := s.waitDecision("web-svc", c, 20*time.Second); d.Decision != "skip" || !strings.Contains(d.Reason, "paused") {
+		t.Errorf("paused web decision = %+v, want skip: paused", d)
+	}
+	s.mustAWS("resume-service", "--service-arn", a.webARN)
+	s.waitStatus(a.webARN, "RUNNING", 30*time.Second)
+	expectBody(t, s, a.webURL, "web v2")
+	time.Sleep(1500 * time.Millisecond)
+	if _, body, _ := s.get(a.webURL, "/"); !strings.Contains(body, "web v2") {
+		t.Errorf("after resume web serves %q: a commit made while paused was deployed", body)
+	}
+	repo.write("services/web/version.txt", "v5\n")
+	c = repo.commit("web v5 after resume")
+	if d := s.waitDecision("web-svc", c, 20*time.Second); d.Decision != "deploy" {
+		t.Errorf("web decision after resume = %+v, want deploy", d)
+	}
+	s.deployments(a.webARN)
+	expectBody(t, s, a.webURL, "web v5")
+
+	// Ten rapid commits: at most two deployments, ending on the newest.
+	s.deployments(a.apiARN)
+	before := s.deployments(a.apiARN)
+	for i := range 10 {
+		repo.write("services/api/version.txt", fmt.Sprintf("v1%d\n", i))
+		c = repo.commit(fmt.Sprintf("rapid %d", i))
+	}
+	expectBodyWithin(t, s, a.apiURL, "api v19", 60*time.Second)
+	if n := s.deployments(a.apiARN) - before; n < 1 || n > 2 {
+		t.Errorf("ten rapid commits made %d deployments, want 1 or 2", n)
+	}
+
+	// kill -9 while a qualifying commit is waiting to be noticed: the
+	// restarted daemon still deploys it.
+	s.kill()
+	repo.write("services/api/version.txt", "v20\n")
+	c = repo.commit("api v20 while the daemon is down")
+	s.start()
+	if d := s.waitDecision("api-svc", c, 20*time.Second); d.Decision != "deploy" {
+		t.Errorf("decision after restart = %+v, want deploy", d)
+	}
+	expectBodyWithin(t, s, a.apiURL, "api v20", 60*time.Second)
+
+	out, err := s.slipway("deployments", "api-svc")
+	if err != nil || !strings.Contains(out, "DECISION") || !strings.Contains(out, "none under services/api") {
+		t.Errorf("slipway deployments table:\n%s (%v)", out, err)
+	}
+	t.Logf("slipway deployments api-svc:\n%s", out)
+}
+
+func expectBodyWithin(t *testing.T, s *server, url, want string, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	var body string
+	for time.Now().Before(deadline) {
+		var code int
+		code, body, _ = s.get(url, "/")
+		if code == 200 && strings.Contains(body, want) {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("%s never served %q (last %q)", url, want, body)
+}
+
+// TestAutoDeployWebhook checks push webhooks with polling off: unsigned
+// pushes change nothing; signed pushes deploy by the same rules.
+func TestAutoDeployWebhook(t *testing.T) {
+	s := startServer(t, "--git-poll-interval", "0")
+	repo := monorepo(t)
+	os.WriteFile(filepath.Join(s.dataDir, "secrets", "greeting"), []byte("hi"), 0o600)
+	a := createAutoServices(t, s, repo)
+	secret, err := os.ReadFile(filepath.Join(s.dataDir, "webhook-secret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi, _ := os.Stat(filepath.Join(s.dataDir, "webhook-secret")); fi.Mode().Perm() != 0o600 {
+		t.Errorf("webhook-secret mode %v, want 0600", fi.Mode().Perm())
+	}
+	push := func(sign bool) int {
+		body, _ := json.Marshal(map[string]any{"ref": "refs/heads/main",
+			"repository": map[string]any{"clone_url": "file://" + repo.dir, "html_url": "https://example.invalid/org/mono"}})
+		req, _ := http.NewRequest(http.MethodPost, "http://"+s.api+"/webhooks/github", bytes.NewReader(body))
+		req.Header.Set("X-GitHub-Event", "push")
+		req.Header.Set("Content-Type", "application/json")
+		if sign {
+			mac := hmac.New(sha256.New, bytes.TrimSpace(secret))
+			mac.Write(body)
+			req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
+		} else {
+			req.Header.Set("X-Hub-Signature-256", "sha256=0000")
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	webBefore, apiBefore := s.deployments(a.webARN), s.deployments(a.apiARN)
+
+	repo.write("services/web/version.txt", "v2\n")
+	c := repo.commit("web v2")
+	if code := push(false); code != http.StatusUnauthorized {
+		t.Fatalf("badly signed webhook answered %d, want 401", code)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	for _, d := range s.decisions("web-svc") {
+		if d.Commit == c {
+			t.Fatalf("a badly signed webhook led to a decision: %+v", d)
+		}
+	}
+	if code := push(true); code != http.StatusAccepted {
+		t.Fatalf("signed webhook answered %d, want 202", code)
+	}
+	if d := s.waitDecision("web-svc", c, 10*time.Second); d.Decision != "deploy" || d.Trigger != "webhook" {
+		t.Errorf("web decision = %+v, want deploy by webhook", d)
+	}
+	if d := s.waitDecision("api-svc", c, 10*time.Second); d.Decision != "skip" {
+		t.Errorf("api decision = %+v, want skip", d)
+	}
+	if got := s.deployments(a.webARN); got != webBefore+1 {
+		t.Errorf("web deployments = %d, want %d", got, webBefore+1)
+	}
+	if got := s.deployments(a.apiARN); got != apiBefore {
+		t.Errorf("api deployments = %d, want %d", got, apiBefore)
+	}
+	expectBody(t, s, a.webURL, "web v2")
+}
