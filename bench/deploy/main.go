@@ -11,19 +11,17 @@ import (
 	"flag"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strings"
-	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/apprunner"
 	"github.com/aws/aws-sdk-go-v2/service/apprunner/types"
+
+	"github.com/slipwayhq/slipway/bench/internal/benchenv"
 )
 
 const app = `import http.server, os
@@ -46,40 +44,13 @@ func main() {
 }
 
 func run(n int) error {
-	tmp, err := os.MkdirTemp("", "slipway-bench-")
+	env, err := benchenv.New()
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(tmp)
-	bin := filepath.Join(tmp, "slipway")
-	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/slipway").CombinedOutput(); err != nil {
-		return fmt.Errorf("build: %v\n%s", err, out)
-	}
-	repo := filepath.Join(tmp, "repo")
-	git := func(args ...string) error {
-		cmd := exec.Command("git", args...)
-		cmd.Dir = repo
-		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=b", "GIT_AUTHOR_EMAIL=b@b", "GIT_COMMITTER_NAME=b", "GIT_COMMITTER_EMAIL=b@b")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			return fmt.Errorf("git %v: %v: %s", args, err, out)
-		}
-		return nil
-	}
-	os.MkdirAll(filepath.Join(repo, "svc"), 0o755)
-	os.WriteFile(filepath.Join(repo, "svc", "app.py"), []byte(app), 0o644)
-	os.WriteFile(filepath.Join(repo, "svc", "n.txt"), []byte("0"), 0o644)
-	if err := git("init", "-q", "-b", "main"); err != nil {
-		return err
-	}
-	commit := func(i int) error {
-		os.WriteFile(filepath.Join(repo, "svc", "n.txt"), []byte(fmt.Sprint(i)), 0o644)
-		if err := git("add", "-A"); err != nil {
-			return err
-		}
-		return git("commit", "-q", "-m", fmt.Sprint(i))
-	}
-	if err := commit(0); err != nil {
+	defer env.Close()
+	repo, err := env.NewRepo(map[string]string{"svc/app.py": app, "svc/n.txt": "0"})
+	if err != nil {
 		return err
 	}
 
@@ -87,80 +58,36 @@ func run(n int) error {
 	// connection.
 	var direct []time.Duration
 	for range n {
-		port := freePort()
+		addr := benchenv.FreeAddr()
+		_, port, _ := net.SplitHostPort(addr)
 		start := time.Now()
 		if out, err := exec.Command("sh", "-c", buildCmd).CombinedOutput(); err != nil {
 			return fmt.Errorf("direct build: %v %s", err, out)
 		}
 		cmd := exec.Command("python3", "app.py")
-		cmd.Dir = filepath.Join(repo, "svc")
-		cmd.Env = append(os.Environ(), fmt.Sprintf("PORT=%d", port))
+		cmd.Dir = filepath.Join(repo.Dir, "svc")
+		cmd.Env = append(os.Environ(), "PORT="+port)
 		if err := cmd.Start(); err != nil {
 			return err
 		}
-		waitListening(fmt.Sprintf("127.0.0.1:%d", port))
+		waitListening(addr)
 		direct = append(direct, time.Since(start))
 		cmd.Process.Kill()
 		cmd.Wait()
 	}
 
-	// Slipway.
-	data := filepath.Join(tmp, "data")
-	apiAddr, routerAddr := fmt.Sprintf("127.0.0.1:%d", freePort()), fmt.Sprintf("127.0.0.1:%d", freePort())
-	srv := exec.Command(bin, "server", "--data-dir", data, "--api-listen", apiAddr, "--router-listen", routerAddr, "--log-level", "warn")
-	srv.Stderr = os.Stderr
-	if err := srv.Start(); err != nil {
-		return err
-	}
-	defer func() {
-		srv.Process.Signal(syscall.SIGTERM)
-		srv.Wait()
-		pids, _ := filepath.Glob(filepath.Join(data, "run", "*.pid"))
-		for _, p := range pids {
-			var pid int
-			if b, err := os.ReadFile(p); err == nil {
-				fmt.Sscan(string(b), &pid)
-				if pid > 1 {
-					syscall.Kill(pid, syscall.SIGTERM) // the shim stops its app
-				}
-			}
-		}
-	}()
-	for {
-		if resp, err := http.Get("http://" + apiAddr + "/healthz"); err == nil {
-			resp.Body.Close()
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	creds, err := exec.Command(bin, "env", "--data-dir", data).Output()
+	srv, err := env.Start()
 	if err != nil {
 		return err
 	}
-	var key, secret string
-	for _, l := range strings.Split(string(creds), "\n") {
-		l = strings.TrimPrefix(l, "export ")
-		k, v, _ := strings.Cut(l, "=")
-		v = strings.Trim(v, "'")
-		switch k {
-		case "AWS_ACCESS_KEY_ID":
-			key = v
-		case "AWS_SECRET_ACCESS_KEY":
-			secret = v
-		}
-	}
-	client := apprunner.New(apprunner.Options{
-		Region:       "us-east-1",
-		BaseEndpoint: aws.String("http://" + apiAddr),
-		Credentials:  credentials.NewStaticCredentialsProvider(key, secret, ""),
-	})
+	defer srv.Stop()
 	ctx := context.Background()
-	out, err := client.CreateService(ctx, &apprunner.CreateServiceInput{
+	out, err := srv.Client.CreateService(ctx, &apprunner.CreateServiceInput{
 		ServiceName: aws.String("bench"),
 		SourceConfiguration: &types.SourceConfiguration{
 			AutoDeploymentsEnabled: aws.Bool(false),
 			CodeRepository: &types.CodeRepository{
-				RepositoryUrl:     aws.String(repo),
+				RepositoryUrl:     aws.String(repo.Dir),
 				SourceCodeVersion: &types.SourceCodeVersion{Type: types.SourceCodeVersionTypeBranch, Value: aws.String("main")},
 				SourceDirectory:   aws.String("svc"),
 				CodeConfiguration: &types.CodeConfiguration{
@@ -178,20 +105,20 @@ func run(n int) error {
 		return err
 	}
 	arn := out.Service.ServiceArn
-	if _, err := waitOp(ctx, client, arn, aws.ToString(out.OperationId)); err != nil {
+	if err := srv.WaitOp(ctx, arn, aws.ToString(out.OperationId)); err != nil {
 		return err
 	}
 	var slipway []time.Duration
 	for i := range n {
-		if err := commit(i + 1); err != nil {
+		if err := repo.Commit(map[string]string{"svc/n.txt": fmt.Sprint(i + 1)}, fmt.Sprint(i+1)); err != nil {
 			return err
 		}
 		start := time.Now()
-		dep, err := client.StartDeployment(ctx, &apprunner.StartDeploymentInput{ServiceArn: arn})
+		dep, err := srv.Client.StartDeployment(ctx, &apprunner.StartDeploymentInput{ServiceArn: arn})
 		if err != nil {
 			return err
 		}
-		if _, err := waitOp(ctx, client, arn, aws.ToString(dep.OperationId)); err != nil {
+		if err := srv.WaitOp(ctx, arn, aws.ToString(dep.OperationId)); err != nil {
 			return err
 		}
 		slipway = append(slipway, time.Since(start))
@@ -203,39 +130,6 @@ func run(n int) error {
 	fmt.Printf("  Slipway overhead:                %6.0f ms (goal < 500 ms)\n", ms(s-d))
 	fmt.Printf("  ratio Slipway/direct:            %6.2f\n", float64(s)/float64(d))
 	return nil
-}
-
-// waitOp polls until the operation ends, as a client would (every 10 ms).
-func waitOp(ctx context.Context, c *apprunner.Client, arn *string, id string) (types.OperationStatus, error) {
-	deadline := time.Now().Add(2 * time.Minute)
-	for time.Now().Before(deadline) {
-		out, err := c.ListOperations(ctx, &apprunner.ListOperationsInput{ServiceArn: arn, MaxResults: aws.Int32(1)})
-		if err != nil {
-			return "", err
-		}
-		for _, o := range out.OperationSummaryList {
-			if aws.ToString(o.Id) != id {
-				continue
-			}
-			switch o.Status {
-			case types.OperationStatusSucceeded:
-				return o.Status, nil
-			case types.OperationStatusFailed, types.OperationStatusRollbackSucceeded, types.OperationStatusRollbackFailed:
-				return o.Status, fmt.Errorf("operation %s ended %s", id, o.Status)
-			}
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return "", fmt.Errorf("operation %s did not end", id)
-}
-
-func freePort() int {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 func waitListening(addr string) {
