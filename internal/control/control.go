@@ -1,7 +1,6 @@
 package control
 
 import (
-	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -97,5 +96,3 @@ func (c *Control) wake() {
 		c.engine.Wake()
 	}
 }
-
-var _ = context.Background

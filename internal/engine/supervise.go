@@ -9,6 +9,7 @@ import (
 	ar "github.com/slipwayhq/slipway/internal/apprunner"
 	"github.com/slipwayhq/slipway/internal/health"
 	"github.com/slipwayhq/slipway/internal/router"
+	"github.com/slipwayhq/slipway/internal/runtime"
 	"github.com/slipwayhq/slipway/internal/store"
 )
 
@@ -313,5 +314,34 @@ func (e *Engine) adopt(ctx context.Context) error {
 		e.setRoute(svc, byService[svc.ARN])
 	}
 	e.log.Info("re-adopted running instances", "count", adopted, "services", len(svcs))
+	e.stopOrphans(ctx, insts)
 	return nil
+}
+
+// stopOrphans stops instances the backend runs but the store does not
+// know: a daemon that died between starting an instance and recording it
+// leaves one behind.
+func (e *Engine) stopOrphans(ctx context.Context, known []store.Instance) {
+	l, ok := e.backend.(runtime.Lister)
+	if !ok {
+		return
+	}
+	running, err := l.List(ctx)
+	if err != nil {
+		e.log.Error("list instances", "err", err)
+		return
+	}
+	ids := make(map[string]bool, len(known))
+	for _, in := range known {
+		ids[in.ID] = true
+	}
+	for _, in := range running {
+		if ids[in.ID] {
+			continue
+		}
+		e.log.Warn("stopping an instance no service owns", "instance", in.ID)
+		if err := e.backend.Stop(ctx, in, e.cfg.StopGrace); err != nil {
+			e.log.Error("stop orphan instance", "instance", in.ID, "err", err)
+		}
+	}
 }

@@ -120,3 +120,11 @@ var ErrToolchainMissing = errors.New("toolchain missing")
 
 // ErrBuildFailed is returned (wrapped) by Build when a build command fails.
 var ErrBuildFailed = errors.New("build failed")
+
+// Lister is implemented by backends that can list the instances they run,
+// whoever started them. A restarted daemon uses it to find instances it
+// never recorded (it died between starting one and writing it down) and
+// stop them.
+type Lister interface {
+	List(ctx context.Context) ([]Instance, error)
+}
