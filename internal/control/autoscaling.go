@@ -3,6 +3,7 @@ package control
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -98,12 +99,22 @@ func resolveServiceASC(tx *store.Tx, arn string) (store.AutoScalingConfiguration
 	if err != nil {
 		return store.AutoScalingConfiguration{}, err
 	}
+	var fallback *store.AutoScalingConfiguration
 	for _, a := range all {
-		if a.IsDefault && a.Status == ar.AutoScalingConfigurationStatusActive {
+		if a.Status != ar.AutoScalingConfigurationStatusActive {
+			continue
+		}
+		if a.IsDefault {
 			return a, nil
 		}
+		if a.Name == DefaultASCName && a.Latest {
+			fallback = &a
+		}
 	}
-	return findASC(tx, ascResourcePrefix+DefaultASCName)
+	if fallback == nil {
+		return store.AutoScalingConfiguration{}, fmt.Errorf("no active %s auto scaling configuration", DefaultASCName)
+	}
+	return *fallback, nil
 }
 
 func ascSummary(tx *store.Tx, a store.AutoScalingConfiguration) (ar.AutoScalingConfigurationSummary, error) {
@@ -273,6 +284,10 @@ func (c *Control) DeleteAutoScalingConfiguration(ctx context.Context, in *ar.Del
 		if a.Name == DefaultASCName {
 			return ar.InvalidRequest("%s is App Runner's default auto scaling configuration and can't be deleted", DefaultASCName)
 		}
+		if a.IsDefault {
+			return ar.InvalidRequest("%s revision %d is the default auto scaling configuration; make another one the default first",
+				a.Name, a.Revision)
+		}
 		targets := []store.AutoScalingConfiguration{a}
 		if in.DeleteAllRevisions {
 			targets, err = tx.AutoScalingConfigurations(a.Name)
@@ -318,6 +333,9 @@ func (c *Control) UpdateDefaultAutoScalingConfiguration(ctx context.Context, in 
 		a, err := findASC(tx, in.AutoScalingConfigurationArn)
 		if err != nil {
 			return err
+		}
+		if a.Status != ar.AutoScalingConfigurationStatusActive {
+			return ar.InvalidRequest("%s revision %d is %s and can't be the default", a.Name, a.Revision, a.Status)
 		}
 		all, err := tx.AutoScalingConfigurations("")
 		if err != nil {

@@ -250,15 +250,14 @@ func TestUpdateDefaultAutoScaling(t *testing.T) {
 	wantAPIError(t, err, ar.CodeResourceNotFound)
 }
 
-// TestDefaultGoneFallsBack documents what happens when no active
-// configuration is the default any more: the one made default with
-// UpdateDefaultAutoScalingConfiguration was deleted (App Runner refuses to
-// delete the default), or an INACTIVE revision was made default. New
-// services should then fall back to DefaultConfiguration.
-func TestDefaultGoneFallsBack(t *testing.T) {
+// TestDefaultCannotDisappear checks that the default auto scaling
+// configuration can't be deleted and an INACTIVE revision can't become the
+// default, so new services always get an active default.
+func TestDefaultCannotDisappear(t *testing.T) {
 	tests := []struct {
 		name  string
 		setup func(t *testing.T, f *fixture)
+		want  string // the configuration new services get afterwards
 	}{
 		{"default deleted", func(t *testing.T, f *fixture) {
 			f.createASC(t, "high", 2)
@@ -267,10 +266,8 @@ func TestDefaultGoneFallsBack(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, err := f.c.DeleteAutoScalingConfiguration(context.Background(), &ar.DeleteAutoScalingConfigurationRequest{AutoScalingConfigurationArn: ascPrefix + "high"})
-			if err == nil {
-				t.Log("bug: the default configuration (high) could be deleted; App Runner refuses to delete the default")
-			}
-		}},
+			wantAPIError(t, err, ar.CodeInvalidRequest, "is the default")
+		}, "high"},
 		{"inactive revision made default", func(t *testing.T, f *fixture) {
 			old := f.createASC(t, "old", 2)
 			if _, err := f.c.DeleteAutoScalingConfiguration(context.Background(), &ar.DeleteAutoScalingConfigurationRequest{
@@ -279,10 +276,8 @@ func TestDefaultGoneFallsBack(t *testing.T) {
 			}
 			_, err := f.c.UpdateDefaultAutoScalingConfiguration(context.Background(), &ar.UpdateDefaultAutoScalingConfigurationRequest{
 				AutoScalingConfigurationArn: deref(old.AutoScalingConfigurationArn)})
-			if err == nil {
-				t.Log("bug: UpdateDefaultAutoScalingConfiguration accepted an INACTIVE revision")
-			}
-		}},
+			wantAPIError(t, err, ar.CodeInvalidRequest, "INACTIVE")
+		}, DefaultASCName},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -290,13 +285,10 @@ func TestDefaultGoneFallsBack(t *testing.T) {
 			tt.setup(t, f)
 			out, err := f.c.CreateService(context.Background(), codeRequest("my-app"))
 			if err != nil {
-				t.Skipf("bug: with no active default auto scaling configuration, CreateService without "+
-					"AutoScalingConfigurationArn fails (%v): resolveServiceASC (autoscaling.go) falls back to findASC(tx, %q), "+
-					"which never matches because findASC cuts the ARN at %q (with a leading colon)",
-					err, ascResourcePrefix+DefaultASCName, ":"+ascResourcePrefix)
+				t.Fatalf("CreateService: %v", err)
 			}
-			if got := deref(out.Service.AutoScalingConfigurationSummary.AutoScalingConfigurationName); got != DefaultASCName {
-				t.Errorf("new service uses %s, want %s", got, DefaultASCName)
+			if got := deref(out.Service.AutoScalingConfigurationSummary.AutoScalingConfigurationName); got != tt.want {
+				t.Errorf("new service uses %s, want %s", got, tt.want)
 			}
 		})
 	}
