@@ -138,3 +138,6 @@ func NewOperationID() string {
 	h := hex.EncodeToString(b[:])
 	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
 }
+
+// IsARN reports whether s looks like an ARN rather than a name.
+func IsARN(s string) bool { return strings.HasPrefix(s, "arn:") }

@@ -17,6 +17,3 @@ func CleanSourceDirectory(dir string) (string, error) {
 	}
 	return strings.Trim(path.Clean("/"+dir), "/"), nil
 }
-
-// IsARN reports whether s looks like an ARN rather than a name.
-func IsARN(s string) bool { return strings.HasPrefix(s, "arn:") }

@@ -205,10 +205,8 @@ func (c *Control) CreateAutoScalingConfiguration(ctx context.Context, in *ar.Cre
 		if err := tx.PutAutoScalingConfiguration(a); err != nil {
 			return err
 		}
-		for _, t := range in.Tags {
-			if err := tx.PutTag(a.ARN, store.Tag{Key: deref(t.Key), Value: deref(t.Value)}); err != nil {
-				return err
-			}
+		if err := putTags(tx, a.ARN, in.Tags); err != nil {
+			return err
 		}
 		out, err = ascDescription(tx, a)
 		return err

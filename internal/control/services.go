@@ -65,10 +65,8 @@ func (c *Control) CreateService(ctx context.Context, in *ar.CreateServiceRequest
 		if err := tx.PutOperation(op); err != nil {
 			return err
 		}
-		for _, t := range in.Tags {
-			if err := tx.PutTag(svc.ARN, store.Tag{Key: deref(t.Key), Value: deref(t.Value)}); err != nil {
-				return err
-			}
+		if err := putTags(tx, svc.ARN, in.Tags); err != nil {
+			return err
 		}
 		out, err = c.describe(tx, svc)
 		return err

@@ -34,10 +34,8 @@ func (c *Control) TagResource(ctx context.Context, in *ar.TagResourceRequest) (*
 		if err := taggable(tx, in.ResourceArn); err != nil {
 			return err
 		}
-		for _, t := range in.Tags {
-			if err := tx.PutTag(in.ResourceArn, store.Tag{Key: deref(t.Key), Value: deref(t.Value)}); err != nil {
-				return err
-			}
+		if err := putTags(tx, in.ResourceArn, in.Tags); err != nil {
+			return err
 		}
 		return nil
 	})
@@ -85,4 +83,14 @@ func (c *Control) ListTagsForResource(ctx context.Context, in *ar.ListTagsForRes
 		out.Tags = append(out.Tags, ar.Tag{Key: ptr(t.Key), Value: ptr(t.Value)})
 	}
 	return out, nil
+}
+
+// putTags sets tags on a resource inside tx.
+func putTags(tx *store.Tx, arn string, tags []ar.Tag) error {
+	for _, t := range tags {
+		if err := tx.PutTag(arn, store.Tag{Key: deref(t.Key), Value: deref(t.Value)}); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -20,7 +20,7 @@ import (
 func (e *Engine) Logs(ctx context.Context, service, operation string, follow bool, fn func(applog.Entry)) error {
 	var svc store.Service
 	err := e.store.View(ctx, func(tx *store.Tx) (err error) {
-		if strings.HasPrefix(service, "arn:") {
+		if ar.IsARN(service) {
 			svc, err = tx.Service(service)
 		} else {
 			svc, err = tx.ServiceByName(service)
