@@ -42,15 +42,18 @@ func TestKillRestart(t *testing.T) {
 	expectBody(t, s, url, "api v1")
 	pid1 := servedPID(t, s, url)
 
-	// Steady state: kill -9, the app lives on; restart re-adopts it.
-	s.kill()
-	if !alive(pid1) {
-		t.Fatalf("app process %s died with the daemon", pid1)
-	}
-	s.start()
-	expectBody(t, s, url, "api v1")
-	if got := servedPID(t, s, url); got != pid1 {
-		t.Fatalf("after restart the app is pid %s, want the re-adopted %s", got, pid1)
+	// Steady state: a clean stop (SIGTERM), then kill -9: the app lives on
+	// through both, and each restart re-adopts it.
+	for _, stop := range []func(){s.stop, s.kill} {
+		stop()
+		if !alive(pid1) {
+			t.Fatalf("app process %s died with the daemon", pid1)
+		}
+		s.start()
+		expectBody(t, s, url, "api v1")
+		if got := servedPID(t, s, url); got != pid1 {
+			t.Fatalf("after restart the app is pid %s, want the re-adopted %s", got, pid1)
+		}
 	}
 
 	// Mid-deployment: the build of v2 sleeps, the daemon dies during it.
