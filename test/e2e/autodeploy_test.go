@@ -210,6 +210,35 @@ func TestAutoDeployPolling(t *testing.T) {
 	}
 	expectBodyWithin(t, s, a.apiURL, "api v20", 60*time.Second)
 
+	// kill -9 at different moments after a qualifying commit (before the
+	// poll, during fetch and decision, during the deployment): every one
+	// is deployed after the restart.
+	for i, wait := range []time.Duration{300 * time.Millisecond, 900 * time.Millisecond, 1500 * time.Millisecond} {
+		v := fmt.Sprintf("v3%d", i)
+		repo.write("services/api/version.txt", v+"\n")
+		repo.commit("api " + v)
+		time.Sleep(wait)
+		s.kill()
+		s.start()
+		expectBodyWithin(t, s, a.apiURL, "api "+v, 60*time.Second)
+	}
+
+	// An update that changes the source directory deploys it, and later
+	// decisions use the new directory.
+	s.deployments(a.rootARN)
+	moved := apiValuesSource(repo, "services/web", map[string]any{"Runtime": "PYTHON_3", "StartCommand": "python3 app.py",
+		"RuntimeEnvironmentVariables": map[string]any{"APP_NAME": "root"}})
+	moved["AutoDeploymentsEnabled"] = true
+	op = s.mustAWS("update-service", "--service-arn", a.rootARN, "--source-configuration", mustJSON(t, moved))["OperationId"].(string)
+	if st := s.waitOperation(a.rootARN, op, 60*time.Second); st != "SUCCEEDED" {
+		t.Fatalf("moving root-svc to services/web ended %s", st)
+	}
+	repo.write("services/api/version.txt", "v40\n")
+	c = repo.commit("api v40")
+	if d := s.waitDecision("root-svc", c, 20*time.Second); d.Decision != "skip" || !strings.Contains(d.Reason, "none under services/web") {
+		t.Errorf("root-svc (now services/web) decision on an api commit = %+v, want skip", d)
+	}
+
 	out, err := s.slipway("deployments", "api-svc")
 	if err != nil || !strings.Contains(out, "DECISION") || !strings.Contains(out, "none under services/api") {
 		t.Errorf("slipway deployments table:\n%s (%v)", out, err)
