@@ -25,6 +25,7 @@ Usage:
   slipway env [--data-dir DIR]                 print export lines for the aws CLI and SDKs
   slipway logs SERVICE [--operation ID] [-f]   build and app logs of a service (name or ARN)
   slipway deployments SERVICE                  commits automatic deployment considered, and why it deployed or skipped each
+  slipway console-url [--data-dir DIR]         print a one-time sign-in link to the web console
 
 Run 'slipway COMMAND -h' for a command's flags.
 `
@@ -48,6 +49,8 @@ func main() {
 		err = runLogs(args, os.Stdout)
 	case "deployments":
 		err = runDeployments(args, os.Stdout)
+	case "console-url":
+		err = runConsoleURL(args, os.Stdout)
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 		return

@@ -16,6 +16,7 @@ import (
 
 	"github.com/slipwayhq/slipway/internal/api"
 	"github.com/slipwayhq/slipway/internal/autodeploy"
+	"github.com/slipwayhq/slipway/internal/console"
 	"github.com/slipwayhq/slipway/internal/control"
 	"github.com/slipwayhq/slipway/internal/engine"
 	"github.com/slipwayhq/slipway/internal/router"
@@ -105,6 +106,10 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	mux.Handle("GET "+api.LogsPath, api.LogsHandler(auth, eng))
 	mux.Handle("GET "+api.DeploymentsPath, api.DeploymentsHandler(auth, ctl))
 	mux.Handle("POST /webhooks/github", autodeploy.GitHubHandler(hookSecret, watcher, log.With("component", "webhook")))
+	con := console.New(console.Config{}, ctl, st, eng, creds, log.With("component", "console"))
+	mux.Handle(console.Prefix, con.Handler())
+	mux.Handle("POST "+console.TokenPath, con.TokenHandler(auth))
+	mux.Handle("GET /{$}", http.RedirectHandler(console.Prefix, http.StatusFound))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 
 	ep := Endpoint{
@@ -119,6 +124,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 
 	apiSrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	// The console's live streams end on shutdown, so Shutdown need not wait
+	// for browsers to hang up.
+	apiSrv.RegisterOnShutdown(con.Close)
 	routerSrv := &http.Server{Handler: rt, ReadHeaderTimeout: 30 * time.Second}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
