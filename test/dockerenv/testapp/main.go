@@ -1,0 +1,59 @@
+// Command testapp is the app in the test images: a static HTTP server on
+// 127.0.0.1:$PORT that can also crash or run out of memory on request.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+func main() {
+	mode := flag.String("mode", os.Getenv("APP_MODE"), "serve, exit or oom")
+	version := flag.String("version", os.Getenv("APP_VERSION"), "version to report")
+	flag.Parse()
+	fmt.Printf("testapp starting version=%s mode=%s\n", *version, *mode)
+	fmt.Fprintln(os.Stderr, "testapp stderr line")
+	switch *mode {
+	case "exit":
+		fmt.Fprintln(os.Stderr, "testapp exiting with code 3")
+		os.Exit(3)
+	case "oom":
+		var hog [][]byte
+		for {
+			b := make([]byte, 1<<20)
+			for i := range b {
+				b[i] = 1
+			}
+			hog = append(hog, b)
+			if len(hog)%16 == 0 {
+				fmt.Printf("allocated %d MiB\n", len(hog))
+			}
+		}
+	}
+	http.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "hello from testapp %s\n", *version)
+	})
+	http.HandleFunc("/log", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Println(r.URL.Query().Get("msg"))
+	})
+	srv := &http.Server{Addr: "127.0.0.1:" + os.Getenv("PORT")}
+	go func() {
+		sigs := make(chan os.Signal, 1)
+		signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+		<-sigs
+		fmt.Println("testapp shutting down")
+		srv.SetKeepAlivesEnabled(false)
+		time.Sleep(10 * time.Millisecond)
+		os.Exit(0)
+	}()
+	fmt.Println("testapp listening on", srv.Addr)
+	if err := srv.ListenAndServe(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
