@@ -98,8 +98,8 @@ func (e *Engine) deploy(ctx context.Context, svc store.Service, op store.Operati
 	}
 	e.syncRoute(ctx, svc.ARN)
 	logs.printf("traffic moved to %s in %s", short(rel.Revision), e.now().Sub(began).Round(time.Millisecond))
-	e.retire(context.WithoutCancel(ctx), svc, old, logs)
-	e.gcBuilds(context.WithoutCancel(ctx), svc)
+	e.retire(e.life, svc, old, logs)
+	e.gcBuilds(e.life, svc)
 	return nil
 }
 
@@ -212,7 +212,7 @@ func (e *Engine) startInstances(ctx context.Context, svc store.Service, opID str
 	var started []store.Instance
 	stopAll := func() {
 		for _, in := range started {
-			e.stopInstance(context.WithoutCancel(ctx), in)
+			e.stopInstance(e.life, in)
 		}
 	}
 	for range n {
@@ -352,7 +352,7 @@ func (e *Engine) stopRole(ctx context.Context, svc store.Service, role string) {
 	}
 	for _, in := range insts {
 		if in.Role == role {
-			e.stopInstance(context.WithoutCancel(ctx), in)
+			e.stopInstance(e.life, in)
 		}
 	}
 }

@@ -85,6 +85,10 @@ type Engine struct {
 
 	wake chan struct{}
 	wg   sync.WaitGroup // every goroutine the engine starts
+	// life is Run's context: cleanups (draining, stopping instances) use it
+	// rather than an operation's, so a deployment's deadline can't cut
+	// them short, while stopping the daemon still does.
+	life context.Context
 
 	mu sync.Mutex
 	// busy maps a service ARN to what is working on it (an operation ID or
@@ -102,6 +106,7 @@ func New(cfg Config, st *store.Store, backend runtime.Backend, r Router, git Git
 	return &Engine{
 		cfg: cfg, store: st, backend: backend, router: r, git: git, secrets: secrets, log: log,
 		now:     time.Now,
+		life:    context.Background(),
 		wake:    make(chan struct{}, 1),
 		busy:    map[string]string{},
 		health:  map[string]*instanceHealth{},
@@ -121,6 +126,7 @@ func (e *Engine) Wake() {
 // ctx ends. It returns after every goroutine it started has stopped; it
 // never stops app instances on the way out, so apps outlive the daemon.
 func (e *Engine) Run(ctx context.Context) error {
+	e.life = ctx
 	defer e.wg.Wait()
 	if err := e.adopt(ctx); err != nil {
 		e.log.Error("re-adopting instances", "err", err)

@@ -20,7 +20,7 @@ func (e *Engine) pause(ctx context.Context, svc store.Service, op store.Operatio
 		return err
 	}
 	logs.printf("pausing: draining and stopping %d instance(s)", len(insts))
-	e.retire(context.WithoutCancel(ctx), svc, insts, logs)
+	e.retire(e.life, svc, insts, logs)
 	err = e.store.Update(ctx, func(tx *store.Tx) error {
 		cur, err := tx.Service(svc.ARN)
 		if err != nil {
@@ -90,7 +90,7 @@ func (e *Engine) delete(ctx context.Context, svc store.Service, op store.Operati
 		return err
 	}
 	logs.printf("deleting: stopping %d instance(s) and removing builds", len(insts))
-	e.retire(context.WithoutCancel(ctx), svc, insts, nil)
+	e.retire(e.life, svc, insts, nil)
 	var builds []store.Build
 	if err := e.store.View(ctx, func(tx *store.Tx) (err error) {
 		builds, err = tx.Builds(svc.ARN)

@@ -138,7 +138,7 @@ func (e *Engine) supervise(ctx context.Context, svc store.Service, insts []store
 	}
 	e.goBusy(ctx, svc.ARN, "repair", func(ctx context.Context) {
 		for _, in := range stale {
-			e.stopInstance(context.WithoutCancel(ctx), in)
+			e.stopInstance(ctx, in)
 		}
 		if missing > 0 {
 			e.replace(ctx, svc, missing)
