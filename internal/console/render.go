@@ -112,7 +112,22 @@ var funcs = template.FuncMap{
 	"duration":      humanDuration,
 	"join":          strings.Join,
 	"tabLabel":      tabLabel,
+	"triggerLabel":  triggerLabel,
 	"deref":         derefAny,
+}
+
+// triggerLabel says who started an operation. The console calls the same
+// control plane as the API, so its operations read "manual" like the CLI's.
+func triggerLabel(trigger string) string {
+	switch trigger {
+	case "auto":
+		return "automatic deployment"
+	case "restart":
+		return "daemon restart"
+	case "", "api", "console":
+		return "manual"
+	}
+	return trigger
 }
 
 func tabLabel(tab string) string {
