@@ -42,9 +42,15 @@ func main() {
 		fmt.Println(r.URL.Query().Get("msg"))
 	})
 	srv := &http.Server{Addr: "127.0.0.1:" + os.Getenv("PORT")}
+	if os.Getenv("APP_IGNORE_TERM") != "" {
+		signal.Ignore(syscall.SIGTERM)
+	}
 	go func() {
 		sigs := make(chan os.Signal, 1)
-		signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+		signal.Notify(sigs, syscall.SIGINT)
+		if os.Getenv("APP_IGNORE_TERM") == "" {
+			signal.Notify(sigs, syscall.SIGTERM)
+		}
 		<-sigs
 		fmt.Println("testapp shutting down")
 		srv.SetKeepAlivesEnabled(false)
