@@ -120,23 +120,37 @@ var (
 // process as a static binary.
 func TestApp(t testing.TB) string {
 	t.Helper()
-	appOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "slipway-testapp-")
-		if err != nil {
-			appErr = err
-			return
-		}
-		appPath = filepath.Join(dir, "app")
-		cmd := exec.Command("go", "build", "-o", appPath, "github.com/slipwayhq/slipway/test/dockerenv/testapp")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			appErr = &buildError{err: err, out: out}
-		}
-	})
+	appOnce.Do(func() { appPath, appErr = buildTestApp() })
 	if appErr != nil {
 		t.Fatalf("build test app: %v", appErr)
 	}
 	return appPath
+}
+
+// buildTestApp builds the test app into the state directory, through a
+// rename so that a concurrent test process never runs half a binary.
+func buildTestApp() (string, error) {
+	dir, err := stateDir()
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "bin")
+	if err := os.MkdirAll(bin, 0o755); err != nil {
+		return "", err
+	}
+	tmp, err := os.CreateTemp(bin, "testapp-*.tmp")
+	if err != nil {
+		return "", err
+	}
+	tmp.Close()
+	defer os.Remove(tmp.Name())
+	cmd := exec.Command("go", "build", "-o", tmp.Name(), "github.com/slipwayhq/slipway/test/dockerenv/testapp")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", &buildError{err: err, out: out}
+	}
+	path := filepath.Join(bin, "testapp")
+	return path, os.Rename(tmp.Name(), path)
 }
 
 type buildError struct {
