@@ -116,7 +116,7 @@ func (c *Console) deleteService(w http.ResponseWriter, r *http.Request) {
 }
 
 func (c *Console) create(w http.ResponseWriter, r *http.Request) {
-	f := parseServiceForm(r)
+	f := parseServiceForm(r, "")
 	in, err := f.createRequest()
 	if err == nil {
 		err = in.Validate("")
@@ -145,8 +145,14 @@ func (c *Console) updateConfig(w http.ResponseWriter, r *http.Request) {
 		c.notFound(w, r)
 		return
 	}
-	f := parseServiceForm(r)
-	f.Name, f.Kind = svc.Name, formFromConfig(svc.Name, svc.Config).Kind
+	// The kind of source and the repository are fixed for a service (the
+	// form shows them read-only), so they come from the service.
+	cur := formFromConfig(svc.Name, svc.Config)
+	f := parseServiceForm(r, cur.Kind)
+	f.Name = svc.Name
+	if f.Kind == "code" {
+		f.RepositoryURL = cur.RepositoryURL
+	}
 	in, err := f.updateRequest(svc)
 	if err == nil {
 		err = in.Validate("")

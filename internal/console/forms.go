@@ -99,8 +99,10 @@ func formFromConfig(name string, cfg store.Config) serviceForm {
 	return f
 }
 
-// parseServiceForm reads a submitted create or configuration form.
-func parseServiceForm(r *http.Request) serviceForm {
+// parseServiceForm reads a submitted create or configuration form. kind,
+// when set, is the service's source kind, which the configuration form
+// does not ask for.
+func parseServiceForm(r *http.Request, kind string) serviceForm {
 	v := func(k string) string { return strings.TrimSpace(r.PostFormValue(k)) }
 	f := serviceForm{
 		Name: v("name"), Kind: v("kind"),
@@ -115,6 +117,9 @@ func parseServiceForm(r *http.Request) serviceForm {
 		HealthInterval: v("health_interval"), HealthTimeout: v("health_timeout"),
 		HealthyThreshold: v("healthy_threshold"), UnhealthyThreshold: v("unhealthy_threshold"),
 		AutoScalingARN: v("autoscaling_arn"),
+	}
+	if kind != "" {
+		f.Kind = kind
 	}
 	// The image fieldset has its own port and start command inputs, so
 	// that a browser without the script (which disables the hidden
