@@ -99,6 +99,7 @@ type Backend struct {
 
 var (
 	_ runtime.Backend = (*Backend)(nil)
+	_ runtime.Lister  = (*Backend)(nil)
 )
 
 // connectTimeout bounds New's first contact with the engine.
