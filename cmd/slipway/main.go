@@ -90,6 +90,17 @@ func runServer(args []string) error {
 	fs.DurationVar(&cfg.DeployTimeout, "deploy-timeout", 10*time.Minute, "a deployment running longer rolls back")
 	fs.DurationVar(&cfg.RequestTimeout, "request-timeout", 120*time.Second, "router timeout of one request")
 	fs.DurationVar(&cfg.GitPollInterval, "git-poll-interval", 30*time.Second, "how often branches of services with automatic deployments are polled (0: webhooks only)")
+	fs.StringVar(&cfg.Runtime, "runtime", daemon.RuntimeProcess, "runtime of code repositories: process, docker or auto (docker when an engine answers); images always run on Docker")
+	fs.StringVar(&cfg.DockerHost, "docker-host", "", "Docker Engine address (default: $DOCKER_HOST, else the default socket)")
+	cfg.RuntimeImages = map[string]string{}
+	fs.Func("runtime-image", "`RUNTIME=IMAGE` base image of a managed runtime on the docker runtime (repeatable), e.g. PYTHON_3=python:3.11-slim", func(v string) error {
+		k, img, ok := strings.Cut(v, "=")
+		if !ok || k == "" || img == "" {
+			return fmt.Errorf("want RUNTIME=IMAGE, got %q", v)
+		}
+		cfg.RuntimeImages[k] = img
+		return nil
+	})
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return err

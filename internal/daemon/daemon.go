@@ -20,7 +20,6 @@ import (
 	"github.com/slipwayhq/slipway/internal/control"
 	"github.com/slipwayhq/slipway/internal/engine"
 	"github.com/slipwayhq/slipway/internal/router"
-	"github.com/slipwayhq/slipway/internal/runtime/process"
 	"github.com/slipwayhq/slipway/internal/secret"
 	"github.com/slipwayhq/slipway/internal/source/git"
 	"github.com/slipwayhq/slipway/internal/store"
@@ -42,6 +41,14 @@ type Config struct {
 	GitPollInterval time.Duration
 	// ShimPath is the slipway binary, which runs instance shims.
 	ShimPath string
+	// Runtime is RuntimeProcess, RuntimeDocker or RuntimeAuto.
+	Runtime string
+	// DockerHost is the Docker Engine's address ("" for DOCKER_HOST or the
+	// default socket).
+	DockerHost string
+	// RuntimeImages overrides the base images of managed runtimes on the
+	// docker runtime (PYTHON_3 → python:3.8-slim, ...).
+	RuntimeImages map[string]string
 }
 
 // Run starts Slipway and serves until ctx ends. Stopping leaves app
@@ -80,7 +87,13 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	routerPort := routerLn.Addr().(*net.TCPAddr).Port
 
 	rt := router.New(router.Config{RequestTimeout: cfg.RequestTimeout}, log)
-	backend := process.New(process.Config{Dir: filepath.Join(cfg.DataDir, "run"), ShimPath: cfg.ShimPath}, log)
+	backend, dock, err := backends(cfg, log)
+	if err != nil {
+		return err
+	}
+	if dock != nil {
+		defer dock.Close()
+	}
 	gitCache := git.NewCache(filepath.Join(cfg.DataDir, "git"), log)
 	eng := engine.New(engine.Config{
 		DataDir:       cfg.DataDir,
@@ -88,6 +101,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}, st, backend, rt, gitCache,
 		secret.Store{Dir: filepath.Join(cfg.DataDir, "secrets")},
 		log.With("component", "engine"))
+	if dock != nil {
+		eng.SetDocker(dock, imageResolver{})
+	}
 	ctl := control.New(control.Config{
 		Region:      cfg.Region,
 		Account:     cfg.Account,
@@ -150,6 +166,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		eng.Run(ctx)
 	}()
 	log.Info("slipway started", "api", ep.API, "router", ep.Router, "region", cfg.Region,
+		"runtime", backend.Name(), "docker", dock != nil,
 		"data", cfg.DataDir, "service_url_suffix", "."+cfg.Region+"."+cfg.Domain+":"+strconv.Itoa(routerPort))
 
 	var runErr error

@@ -8,9 +8,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/slipwayhq/slipway/internal/appconfig"
 	ar "github.com/slipwayhq/slipway/internal/apprunner"
 	"github.com/slipwayhq/slipway/internal/health"
 	"github.com/slipwayhq/slipway/internal/runtime"
@@ -103,15 +106,20 @@ func (e *Engine) deploy(ctx context.Context, svc store.Service, op store.Operati
 	return nil
 }
 
-// prepare fetches the source, reads its configuration and builds it,
-// reusing an earlier build of the same commit and configuration.
+// prepare gets what a configuration deploys: a build of the branch head
+// (or of the commit an automatic deployment decided on), or a pulled image.
 func (e *Engine) prepare(ctx context.Context, svc store.Service, op store.Operation, cfg store.Config, logs *opLog) (store.Release, error) {
+	if cfg.Source.ImageRepository != nil {
+		return e.prepareImage(ctx, op, cfg, logs)
+	}
+	return e.prepareCode(ctx, svc, op, cfg, logs)
+}
+
+// prepareCode fetches the source, reads its configuration and builds it,
+// reusing an earlier build of the same commit and configuration.
+func (e *Engine) prepareCode(ctx context.Context, svc store.Service, op store.Operation, cfg store.Config, logs *opLog) (store.Release, error) {
 	var rel store.Release
 	code := cfg.Source.CodeRepository
-	if code == nil {
-		return rel, fmt.Errorf("%w: image repositories need the docker runtime; this daemon runs the %s runtime",
-			ErrSource, e.backend.Name())
-	}
 	url, branch := code.RepositoryUrl, code.SourceCodeVersion.Value
 	dir, err := ar.CleanSourceDirectory(deref(code.SourceDirectory))
 	if err != nil {
@@ -139,9 +147,17 @@ func (e *Engine) prepare(ctx context.Context, svc store.Service, op store.Operat
 		return rel, fmt.Errorf("%w: source directory %q does not exist in %s at commit %s (branch %s)",
 			ErrSource, dir, url, short(commit), branch)
 	}
-	plan, spec, err := e.plan(ctx, url, commit, dir, code.CodeConfiguration, cfg.Instance)
+	plan, spec, dockerfile, err := e.plan(ctx, url, commit, dir, code.CodeConfiguration, cfg.Instance)
 	if err != nil {
 		return rel, err
+	}
+	builder := e.backend
+	if dockerfile {
+		if e.docker == nil {
+			return rel, fmt.Errorf("%w: %s has a Dockerfile and no %s, which needs a Docker Engine; none answers (set DOCKER_HOST or start dockerd)",
+				ErrConfig, displayDir(dir), appconfig.FileName)
+		}
+		builder = e.docker
 	}
 	rel = store.Release{OperationID: op.ID, Revision: commit, Run: plan}
 
@@ -151,7 +167,7 @@ func (e *Engine) prepare(ctx context.Context, svc store.Service, op store.Operat
 		return err
 	})
 	switch {
-	case err == nil && exists(b.Artifact.Path):
+	case err == nil && b.Artifact.Backend == builder.Name() && (!filepath.IsAbs(b.Artifact.Path) || exists(b.Artifact.Path)):
 		logs.printf("reusing build %s of commit %s", spec.Key, short(commit))
 		rel.Artifact = b.Artifact
 		return rel, nil
@@ -168,12 +184,21 @@ func (e *Engine) prepare(ctx context.Context, svc store.Service, op store.Operat
 	if err := e.git.Export(ctx, url, commit, spec.SourceDir); err != nil {
 		return rel, fmt.Errorf("%w: exporting %s: %w", ErrSource, short(commit), err)
 	}
-	logs.printf("building with runtime %s in %s", spec.Runtime, displayDir(dir))
+	switch {
+	case dockerfile:
+		logs.printf("building the Dockerfile in %s with %s", displayDir(dir), builder.Name())
+	default:
+		logs.printf("building with runtime %s in %s (%s runtime)", spec.Runtime, displayDir(dir), builder.Name())
+	}
 	start := e.now()
-	art, err := e.backend.Build(ctx, spec, logs.build)
+	art, err := builder.Build(ctx, spec, logs.build)
 	if err != nil {
 		os.RemoveAll(spec.SourceDir)
 		return rel, fmt.Errorf("%w: %w", ErrBuild, err)
+	}
+	if !filepath.IsAbs(art.Path) {
+		// The build lives in an image; the exported tree is not needed.
+		os.RemoveAll(spec.SourceDir)
 	}
 	logs.printf("build finished in %s", e.now().Sub(start).Round(time.Millisecond))
 	rel.Artifact = art
@@ -181,6 +206,51 @@ func (e *Engine) prepare(ctx context.Context, svc store.Service, op store.Operat
 		return tx.PutBuild(store.Build{Key: spec.Key, ServiceARN: svc.ARN, Revision: commit, Artifact: art, CreatedAt: e.now()})
 	})
 	return rel, err
+}
+
+// prepareImage resolves an image repository's tag to a digest and pulls
+// it. The digest is what the release records and what instances run, so a
+// resume restarts the same image without pulling.
+func (e *Engine) prepareImage(ctx context.Context, op store.Operation, cfg store.Config, logs *opLog) (store.Release, error) {
+	var rel store.Release
+	img := cfg.Source.ImageRepository
+	if e.docker == nil {
+		return rel, fmt.Errorf("%w: image repositories need a Docker Engine; none answers (set DOCKER_HOST or start dockerd)", ErrSource)
+	}
+	ref := img.ImageIdentifier
+	if op.Trigger == triggerAuto && op.Revision != "" {
+		ref = op.Revision // the digest the automatic deployment decided on
+	} else if !strings.Contains(ref, "@sha256:") {
+		logs.printf("resolving %s", ref)
+		d, err := e.images.Resolve(ctx, ref, img.ImageRepositoryType == ar.ImageRepositoryTypeEcrPublic)
+		if err != nil {
+			return rel, fmt.Errorf("%w: resolving %s: %w", ErrSource, ref, err)
+		}
+		ref = d
+	}
+	logs.printf("deploying image %s", ref)
+	start := e.now()
+	art, err := e.docker.Pull(ctx, ref, logs.build)
+	if err != nil {
+		return rel, fmt.Errorf("%w: pulling %s: %w", ErrSource, ref, err)
+	}
+	logs.printf("image ready in %s", e.now().Sub(start).Round(time.Millisecond))
+	ic := img.ImageConfiguration
+	if ic == nil {
+		ic = &ar.ImageConfiguration{}
+	}
+	run := store.RunPlan{
+		Command: deref(ic.StartCommand),
+		Port:    appconfig.DefaultPort,
+		PortEnv: appconfig.DefaultPortEnv,
+		Env:     ic.RuntimeEnvironmentVariables,
+		Secrets: ic.RuntimeEnvironmentSecrets,
+	}
+	if n, err := strconv.Atoi(deref(ic.Port)); err == nil {
+		run.Port = n
+	}
+	run.CPU, run.Memory = instanceSize(cfg.Instance)
+	return store.Release{OperationID: op.ID, Revision: ref, Artifact: art, Run: run}, nil
 }
 
 // desiredInstances is the number of instances a configuration asks for:
@@ -228,12 +298,18 @@ func (e *Engine) startInstances(ctx context.Context, svc store.Service, opID str
 			LogPath:  e.instanceLogPath(svc, id),
 			CPU:      rel.Run.CPU,
 			Memory:   rel.Run.Memory,
+			Labels:   map[string]string{"slipway.service": svc.ARN, "slipway.operation": opID},
 		}
 		if err := os.MkdirAll(filepath.Dir(spec.LogPath), 0o755); err != nil {
 			stopAll()
 			return nil, err
 		}
-		inst, err := e.backend.Start(ctx, spec)
+		b, err := e.backendFor(rel.Artifact.Backend)
+		if err != nil {
+			stopAll()
+			return nil, fmt.Errorf("%w: %w", ErrStart, err)
+		}
+		inst, err := b.Start(ctx, spec)
 		if err != nil {
 			stopAll()
 			return nil, fmt.Errorf("%w: %w", ErrStart, err)
@@ -254,7 +330,7 @@ func (e *Engine) startInstances(ctx context.Context, svc store.Service, opID str
 		go func() {
 			defer wg.Done()
 			alive := func() error {
-				st, err := e.backend.Status(ctx, in.Runtime)
+				st, err := e.status(ctx, in.Runtime)
 				if err != nil {
 					return err
 				}
@@ -328,7 +404,11 @@ func (e *Engine) retire(ctx context.Context, svc store.Service, insts []store.In
 
 // stopInstance stops one instance and forgets it.
 func (e *Engine) stopInstance(ctx context.Context, in store.Instance) {
-	if err := e.backend.Stop(ctx, in.Runtime, e.cfg.StopGrace); err != nil {
+	b, err := e.backendFor(in.Runtime.Backend)
+	if err == nil {
+		err = b.Stop(ctx, in.Runtime, e.cfg.StopGrace)
+	}
+	if err != nil {
 		e.log.Error("stop instance", "instance", in.ID, "err", err)
 		return
 	}
@@ -393,7 +473,11 @@ func (e *Engine) gcBuilds(ctx context.Context, svc store.Service) {
 }
 
 func (e *Engine) removeBuild(ctx context.Context, b store.Build) {
-	if err := e.backend.RemoveArtifact(ctx, b.Artifact); err != nil {
+	be, err := e.backendFor(b.Artifact.Backend)
+	if err == nil {
+		err = be.RemoveArtifact(ctx, b.Artifact)
+	}
+	if err != nil {
 		e.log.Error("remove build", "key", b.Key, "err", err)
 		return
 	}

@@ -2,6 +2,8 @@ package engine
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"log/slog"
 	"sync"
 	"time"
@@ -72,11 +74,26 @@ type Secrets interface {
 	Resolve(ctx context.Context, ref string) (string, error)
 }
 
+// Puller is a backend that also runs container images: Docker's.
+type Puller interface {
+	runtime.Backend
+	// Pull fetches an image (a digest reference) and returns it as an
+	// artifact.
+	Pull(ctx context.Context, ref string, log io.Writer) (runtime.Artifact, error)
+}
+
+// Images resolves image tags to digests.
+type Images interface {
+	Resolve(ctx context.Context, ref string, public bool) (string, error)
+}
+
 // Engine runs operations and supervises instances.
 type Engine struct {
 	cfg     Config
 	store   *store.Store
-	backend runtime.Backend
+	backend runtime.Backend // builds and runs code repositories
+	docker  Puller          // runs images and Dockerfiles; nil without an engine
+	images  Images
 	router  Router
 	git     Git
 	secrets Secrets
@@ -112,6 +129,41 @@ func New(cfg Config, st *store.Store, backend runtime.Backend, r Router, git Git
 		health:  map[string]*instanceHealth{},
 		backoff: map[string]backoff{},
 	}
+}
+
+// SetDocker gives the engine a Docker backend for image sources and
+// Dockerfile builds, and a registry to resolve tags with. Call it before Run.
+func (e *Engine) SetDocker(d Puller, images Images) {
+	e.docker, e.images = d, images
+}
+
+// backendFor returns the backend that owns artifacts and instances of the
+// given backend name.
+func (e *Engine) backendFor(name string) (runtime.Backend, error) {
+	switch {
+	case name == "" || name == e.backend.Name():
+		return e.backend, nil
+	case e.docker != nil && name == e.docker.Name():
+		return e.docker, nil
+	}
+	return nil, fmt.Errorf("no %q runtime backend in this daemon", name)
+}
+
+// backends lists the engine's backends.
+func (e *Engine) backends() []runtime.Backend {
+	if e.docker != nil && e.docker.Name() != e.backend.Name() {
+		return []runtime.Backend{e.backend, e.docker}
+	}
+	return []runtime.Backend{e.backend}
+}
+
+// status asks an instance's backend how it is.
+func (e *Engine) status(ctx context.Context, inst runtime.Instance) (runtime.State, error) {
+	b, err := e.backendFor(inst.Backend)
+	if err != nil {
+		return runtime.State{}, err
+	}
+	return b.Status(ctx, inst)
 }
 
 // Wake asks the engine to reconcile now. It never blocks.

@@ -21,30 +21,46 @@ import (
 
 // plan reads a code service's build and run configuration: from
 // apprunner.yaml in the source directory (ConfigurationSource REPOSITORY)
-// or from the API's CodeConfigurationValues.
-func (e *Engine) plan(ctx context.Context, url, commit, dir string, cc *ar.CodeConfiguration, ic *ar.InstanceConfiguration) (store.RunPlan, runtime.BuildSpec, error) {
+// or from the API's CodeConfigurationValues. A REPOSITORY source directory
+// with a Dockerfile and no apprunner.yaml is built with its Dockerfile
+// (dockerfile true), a Slipway extension.
+func (e *Engine) plan(ctx context.Context, url, commit, dir string, cc *ar.CodeConfiguration, ic *ar.InstanceConfiguration) (run store.RunPlan, spec runtime.BuildSpec, dockerfile bool, err error) {
 	var p appconfig.Plan
 	if cc == nil || cc.ConfigurationSource == ar.ConfigurationSourceRepository {
 		file := path.Join(dir, appconfig.FileName)
 		data, err := e.git.ReadFile(ctx, url, commit, file)
 		if errors.Is(err, os.ErrNotExist) {
-			return store.RunPlan{}, runtime.BuildSpec{}, fmt.Errorf(
-				"%w: ConfigurationSource is REPOSITORY but %s does not exist at commit %s; add it or use ConfigurationSource API",
+			if _, derr := e.git.ReadFile(ctx, url, commit, path.Join(dir, "Dockerfile")); derr == nil {
+				run, spec := dockerfilePlan(commit, dir, ic)
+				return run, spec, true, nil
+			}
+			return run, spec, false, fmt.Errorf(
+				"%w: ConfigurationSource is REPOSITORY but %s does not exist at commit %s; add it (or a Dockerfile) or use ConfigurationSource API",
 				ErrConfig, file, short(commit))
 		}
 		if err != nil {
-			return store.RunPlan{}, runtime.BuildSpec{}, fmt.Errorf("%w: %w", ErrSource, err)
+			return run, spec, false, fmt.Errorf("%w: %w", ErrSource, err)
 		}
 		f, err := appconfig.Parse(data)
 		if err != nil {
-			return store.RunPlan{}, runtime.BuildSpec{}, fmt.Errorf("%w: in source directory %s: %w", ErrConfig, displayDir(dir), err)
+			return run, spec, false, fmt.Errorf("%w: in source directory %s: %w", ErrConfig, displayDir(dir), err)
 		}
 		p = f.Plan()
 	} else {
 		p = planFromValues(cc.CodeConfigurationValues)
 	}
-	run, spec := makePlan(p, commit, dir, ic)
-	return run, spec, nil
+	run, spec = makePlan(p, commit, dir, ic)
+	return run, spec, false, nil
+}
+
+// dockerfilePlan builds the source directory's Dockerfile and runs the
+// image's own command, with the port in PORT.
+func dockerfilePlan(commit, dir string, ic *ar.InstanceConfiguration) (store.RunPlan, runtime.BuildSpec) {
+	spec := runtime.BuildSpec{WorkDir: dir}
+	spec.Key = buildKey(commit, spec, "Dockerfile")
+	run := store.RunPlan{WorkDir: dir, Port: appconfig.DefaultPort, PortEnv: appconfig.DefaultPortEnv}
+	run.CPU, run.Memory = instanceSize(ic)
+	return run, spec
 }
 
 // planFromValues turns API configuration values into the same plan an
@@ -77,12 +93,7 @@ func makePlan(p appconfig.Plan, commit, dir string, ic *ar.InstanceConfiguration
 		Commands:       p.BuildCommands,
 		Env:            p.BuildEnv,
 	}
-	keyInput, _ := json.Marshal(struct {
-		Commit string
-		Spec   runtime.BuildSpec
-	}{commit, spec})
-	sum := sha256.Sum256(keyInput)
-	spec.Key = hex.EncodeToString(sum[:8])
+	spec.Key = buildKey(commit, spec, "")
 
 	run := store.RunPlan{
 		WorkDir: dir,
@@ -93,15 +104,34 @@ func makePlan(p appconfig.Plan, commit, dir string, ic *ar.InstanceConfiguration
 		Env:     p.Env,
 		Secrets: p.Secrets,
 	}
-	if ic != nil {
-		if c, err := ar.ParseCPU(deref(ic.Cpu)); err == nil {
-			run.CPU = float64(c) / 1024
-		}
-		if m, err := ar.ParseMemory(deref(ic.Memory)); err == nil {
-			run.Memory = m
-		}
-	}
+	run.CPU, run.Memory = instanceSize(ic)
 	return run, spec
+}
+
+// buildKey names a build by all its inputs, so equal keys can share one
+// build.
+func buildKey(commit string, spec runtime.BuildSpec, kind string) string {
+	keyInput, _ := json.Marshal(struct {
+		Commit string
+		Spec   runtime.BuildSpec
+		Kind   string `json:",omitempty"`
+	}{commit, spec, kind})
+	sum := sha256.Sum256(keyInput)
+	return hex.EncodeToString(sum[:8])
+}
+
+// instanceSize converts the instance configuration to vCPUs and MiB.
+func instanceSize(ic *ar.InstanceConfiguration) (cpu float64, memory int) {
+	if ic == nil {
+		return 0, 0
+	}
+	if c, err := ar.ParseCPU(deref(ic.Cpu)); err == nil {
+		cpu = float64(c) / 1024
+	}
+	if m, err := ar.ParseMemory(deref(ic.Memory)); err == nil {
+		memory = m
+	}
+	return cpu, memory
 }
 
 // healthCheck converts the API's health check configuration (defaults

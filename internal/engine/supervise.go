@@ -101,7 +101,7 @@ func (e *Engine) supervise(ctx context.Context, svc store.Service, insts []store
 				stale = append(stale, in)
 				continue
 			}
-			st, err := e.backend.Status(ctx, in.Runtime)
+			st, err := e.status(ctx, in.Runtime)
 			switch {
 			case err != nil:
 				e.log.Error("instance status", "instance", in.ID, "err", err)
@@ -306,7 +306,7 @@ func (e *Engine) adopt(ctx context.Context) error {
 		if in.Role != store.RoleActive {
 			continue
 		}
-		if st, err := e.backend.Status(ctx, in.Runtime); err == nil && st.Running {
+		if st, err := e.status(ctx, in.Runtime); err == nil && st.Running {
 			adopted++
 		}
 	}
@@ -322,26 +322,28 @@ func (e *Engine) adopt(ctx context.Context) error {
 // know: a daemon that died between starting an instance and recording it
 // leaves one behind.
 func (e *Engine) stopOrphans(ctx context.Context, known []store.Instance) {
-	l, ok := e.backend.(runtime.Lister)
-	if !ok {
-		return
-	}
-	running, err := l.List(ctx)
-	if err != nil {
-		e.log.Error("list instances", "err", err)
-		return
-	}
 	ids := make(map[string]bool, len(known))
 	for _, in := range known {
 		ids[in.ID] = true
 	}
-	for _, in := range running {
-		if ids[in.ID] {
+	for _, b := range e.backends() {
+		l, ok := b.(runtime.Lister)
+		if !ok {
 			continue
 		}
-		e.log.Warn("stopping an instance no service owns", "instance", in.ID)
-		if err := e.backend.Stop(ctx, in, e.cfg.StopGrace); err != nil {
-			e.log.Error("stop orphan instance", "instance", in.ID, "err", err)
+		running, err := l.List(ctx)
+		if err != nil {
+			e.log.Error("list instances", "backend", b.Name(), "err", err)
+			continue
+		}
+		for _, in := range running {
+			if ids[in.ID] {
+				continue
+			}
+			e.log.Warn("stopping an instance no service owns", "instance", in.ID, "backend", b.Name())
+			if err := b.Stop(ctx, in, e.cfg.StopGrace); err != nil {
+				e.log.Error("stop orphan instance", "instance", in.ID, "err", err)
+			}
 		}
 	}
 }

@@ -89,6 +89,9 @@ type InstanceSpec struct {
 	// CPU in vCPU units (0.25..4) and Memory in MiB; zero means no limit.
 	CPU    float64
 	Memory int
+	// Labels tie the instance to what it belongs to (service, operation)
+	// where the backend can keep them (container labels).
+	Labels map[string]string
 }
 
 // Instance is a running (or once running) instance. It is stored as JSON so

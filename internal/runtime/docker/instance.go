@@ -61,6 +61,9 @@ func (b *Backend) Start(ctx context.Context, spec runtime.InstanceSpec) (runtime
 	}
 	entrypoint, cmd, needsShell := command(spec.PreRun, spec.Command)
 	labels := map[string]string{}
+	for k, v := range spec.Labels {
+		labels[k] = v
+	}
 	for k, v := range b.cfg.Labels {
 		labels[k] = v
 	}

@@ -1,0 +1,79 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+
+	"github.com/slipwayhq/slipway/internal/runtime"
+	"github.com/slipwayhq/slipway/internal/runtime/docker"
+	"github.com/slipwayhq/slipway/internal/runtime/process"
+	"github.com/slipwayhq/slipway/internal/source/image"
+)
+
+// Runtime choices for code repositories (--runtime).
+const (
+	RuntimeProcess = "process" // host processes with the host's toolchains
+	RuntimeDocker  = "docker"  // containers built on the runtime images
+	RuntimeAuto    = "auto"    // docker when an engine answers, else process
+)
+
+// backends chooses the backend that builds and runs code repositories and
+// the Docker backend, which runs images and Dockerfile builds whatever
+// --runtime says, when an engine answers (nil otherwise).
+func backends(cfg Config, log *slog.Logger) (runtime.Backend, *docker.Backend, error) {
+	proc := process.New(process.Config{Dir: filepath.Join(cfg.DataDir, "run"), ShimPath: cfg.ShimPath}, log)
+	dock, err := docker.New(docker.Config{
+		Host: cfg.DockerHost,
+		// Several daemons may share one engine: each lists and adopts only
+		// its own containers.
+		Labels:        map[string]string{"slipway.daemon": daemonLabel(cfg.DataDir)},
+		RuntimeImages: cfg.RuntimeImages,
+	}, log)
+	if err != nil && !errors.Is(err, docker.ErrUnavailable) {
+		return nil, nil, fmt.Errorf("docker runtime: %w", err)
+	}
+	if err != nil {
+		dock = nil
+	}
+	switch cfg.Runtime {
+	case RuntimeProcess, "":
+		if dock == nil {
+			log.Info("no Docker Engine answers: image services and Dockerfiles are unavailable", "err", err)
+		}
+		return proc, dock, nil
+	case RuntimeDocker:
+		if dock == nil {
+			return nil, nil, fmt.Errorf("--runtime docker: %w", err)
+		}
+		return dock, dock, nil
+	case RuntimeAuto:
+		if dock == nil {
+			log.Info("no Docker Engine answers; using the process runtime", "err", err)
+			return proc, nil, nil
+		}
+		return dock, dock, nil
+	}
+	return nil, nil, fmt.Errorf("--runtime must be process, docker or auto, not %q", cfg.Runtime)
+}
+
+func daemonLabel(dataDir string) string {
+	if abs, err := filepath.Abs(dataDir); err == nil {
+		return abs
+	}
+	return dataDir
+}
+
+// imageResolver resolves tags with the host's docker credentials, or
+// anonymously for public (ECR_PUBLIC) repositories.
+type imageResolver struct{ reg image.Registry }
+
+func (r imageResolver) Resolve(ctx context.Context, ref string, public bool) (string, error) {
+	access := image.Private
+	if public {
+		access = image.Public
+	}
+	return r.reg.Resolve(ctx, ref, access)
+}
