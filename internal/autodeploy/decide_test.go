@@ -66,3 +66,23 @@ func TestUnder(t *testing.T) {
 		}
 	}
 }
+
+func TestDecideImage(t *testing.T) {
+	tests := []struct {
+		status, deployed, digest string
+		wantDeploy               bool
+		wantReason               string
+	}{
+		{"RUNNING", "r@sha256:a", "r@sha256:b", true, "deploy: a new image was pushed to r:latest"},
+		{"OPERATION_IN_PROGRESS", "r@sha256:a", "r@sha256:b", true, "deploy:"},
+		{"RUNNING", "r@sha256:a", "r@sha256:a", false, "skipped: already deployed"},
+		{"PAUSED", "r@sha256:a", "r@sha256:b", false, "skipped: the service is paused"},
+		{"CREATE_FAILED", "", "r@sha256:b", false, "skipped: the service is CREATE_FAILED"},
+	}
+	for _, tt := range tests {
+		got := DecideImage(tt.status, tt.deployed, tt.digest, "r:latest")
+		if got.Deploy != tt.wantDeploy || !strings.Contains(got.Reason, tt.wantReason) {
+			t.Errorf("DecideImage(%s, %s, %s) = %+v, want deploy=%v with %q", tt.status, tt.deployed, tt.digest, got, tt.wantDeploy, tt.wantReason)
+		}
+	}
+}

@@ -37,6 +37,8 @@ type Watcher struct {
 	interval time.Duration
 	log      *slog.Logger
 
+	images ImageResolver
+
 	kick chan kick
 	// mu serializes checks of one repository, so a webhook and a poll
 	// don't decide the same head twice.
@@ -44,8 +46,11 @@ type Watcher struct {
 	busy map[string]*sync.Mutex
 }
 
+// kick asks for a check now: of a repository (url) or of one image
+// service (service).
 type kick struct {
 	url     string
+	service string
 	trigger string
 }
 
@@ -59,7 +64,15 @@ func NewWatcher(st *store.Store, g Git, rec Recorder, interval time.Duration, lo
 // It never blocks; when the queue is full the next poll catches up.
 func (w *Watcher) Trigger(url, trigger string) {
 	select {
-	case w.kick <- kick{url, trigger}:
+	case w.kick <- kick{url: url, trigger: trigger}:
+	default:
+	}
+}
+
+// TriggerImage asks for a resolve of an image service's tag now.
+func (w *Watcher) TriggerImage(serviceARN string) {
+	select {
+	case w.kick <- kick{service: serviceARN, trigger: "webhook"}:
 	default:
 	}
 }
@@ -79,9 +92,14 @@ func (w *Watcher) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case k := <-w.kick:
-			w.check(ctx, k.url, k.trigger)
+			if k.service != "" {
+				w.pollImages(ctx, k.service, k.trigger)
+			} else {
+				w.check(ctx, k.url, k.trigger)
+			}
 		case <-tick:
 			w.poll(ctx)
+			w.pollImages(ctx, "", "poll")
 		}
 	}
 }

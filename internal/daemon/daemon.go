@@ -115,6 +115,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 	watcher := autodeploy.NewWatcher(st, gitCache, ctl, cfg.GitPollInterval, log.With("component", "autodeploy"))
+	if dock != nil {
+		watcher.SetImages(imageResolver{})
+	}
 
 	auth := &api.Authenticator{Keys: creds, Region: cfg.Region, Service: "apprunner", MaxSkew: 15 * time.Minute}
 	mux := http.NewServeMux()
@@ -122,6 +125,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	mux.Handle("GET "+api.LogsPath, api.LogsHandler(auth, eng))
 	mux.Handle("GET "+api.DeploymentsPath, api.DeploymentsHandler(auth, ctl))
 	mux.Handle("POST /webhooks/github", autodeploy.GitHubHandler(hookSecret, watcher, log.With("component", "webhook")))
+	mux.Handle("POST /webhooks/registry", autodeploy.RegistryHandler(hookSecret, watcher, log.With("component", "webhook")))
 	con := console.New(console.Config{}, ctl, st, eng, creds, log.With("component", "console"))
 	mux.Handle(console.Prefix, con.Handler())
 	mux.Handle("POST "+console.TokenPath, con.TokenHandler(auth))

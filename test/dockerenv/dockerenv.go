@@ -73,11 +73,19 @@ func Registry(t testing.TB) string {
 // notifications to notifyURL, and stops it when the test ends.
 func StartRegistry(t testing.TB, notifyURL string) string {
 	t.Helper()
+	return StartRegistryWithToken(t, notifyURL, "")
+}
+
+// StartRegistryWithToken is StartRegistry with notifications carrying
+// "Authorization: Bearer token" (none when token is empty), as Slipway's
+// /webhooks/registry wants.
+func StartRegistryWithToken(t testing.TB, notifyURL, token string) string {
+	t.Helper()
 	if err := ensureInstalled("docker-registry"); err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	addr, cmd, err := startRegistry(dir, notifyURL)
+	addr, cmd, err := startRegistry(dir, notifyURL, token)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,7 +262,7 @@ func ensureRegistry() (string, error) {
 		return "", err
 	}
 	rdir := filepath.Join(dir, "registry")
-	addr, cmd, err := startRegistry(rdir, "")
+	addr, cmd, err := startRegistry(rdir, "", "")
 	if err != nil {
 		return "", err
 	}
@@ -267,8 +275,9 @@ func ensureRegistry() (string, error) {
 }
 
 // RegistryConfig is the docker-registry configuration the environment
-// uses: storage in dir, HTTP on addr, and notifications to notifyURL if set.
-func RegistryConfig(dir, addr, notifyURL string) string {
+// uses: storage in dir, HTTP on addr, and notifications to notifyURL if set
+// (with a bearer token if token is set).
+func RegistryConfig(dir, addr, notifyURL, token string) string {
 	c := fmt.Sprintf(`version: 0.1
 log:
   level: warn
@@ -289,11 +298,14 @@ http:
       threshold: 5
       backoff: 200ms
 `, notifyURL)
+		if token != "" {
+			c += fmt.Sprintf("      headers:\n        Authorization: [\"Bearer %s\"]\n", token)
+		}
 	}
 	return c
 }
 
-func startRegistry(dir, notifyURL string) (string, *exec.Cmd, error) {
+func startRegistry(dir, notifyURL, token string) (string, *exec.Cmd, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", nil, err
 	}
@@ -304,7 +316,7 @@ func startRegistry(dir, notifyURL string) (string, *exec.Cmd, error) {
 		}
 		addr := "127.0.0.1:" + strconv.Itoa(port)
 		cfg := filepath.Join(dir, "config.yml")
-		if err := os.WriteFile(cfg, []byte(RegistryConfig(dir, addr, notifyURL)), 0o644); err != nil {
+		if err := os.WriteFile(cfg, []byte(RegistryConfig(dir, addr, notifyURL, token)), 0o644); err != nil {
 			return "", nil, err
 		}
 		logPath := filepath.Join(dir, "registry.log")
