@@ -183,3 +183,31 @@ func keys(m map[string]int64) []string {
 	}
 	return out
 }
+
+// TestDockerRegistryWebhook deploys a push to a followed tag from the
+// registry's notification alone (polling off): Debian's docker-registry
+// posts to /webhooks/registry with the webhook secret as a bearer token.
+func TestDockerRegistryWebhook(t *testing.T) {
+	host := dockerenv.Docker(t)
+	s := startServer(t, "--docker-host", host, "--git-poll-interval", "0")
+	t.Cleanup(func() { removeContainers(host, s.dataDir) })
+	secret, err := os.ReadFile(filepath.Join(s.dataDir, "webhook-secret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := dockerenv.StartRegistryWithToken(t, "http://"+s.api+"/webhooks/registry", strings.TrimSpace(string(secret)))
+	ref := reg + "/hooked:latest"
+	dockerenv.Push(t, ref, dockerenv.AppImage(t, "APP_VERSION=v1"))
+	out := s.mustAWS("create-service", "--service-name", "hooked-svc", "--source-configuration", mustJSON(t, map[string]any{
+		"ImageRepository": map[string]any{"ImageIdentifier": ref, "ImageRepositoryType": "ECR"},
+	}), "--health-check-configuration", mustJSON(t, fastHealth))
+	arn, url := str(out, "Service", "ServiceArn"), str(out, "Service", "ServiceUrl")
+	s.waitStatus(arn, "RUNNING", 90*time.Second)
+	expectBody(t, s, url, "testapp v1")
+
+	dockerenv.Push(t, ref, dockerenv.AppImage(t, "APP_VERSION=v2"))
+	expectBodyWithin(t, s, url, "testapp v2", 60*time.Second)
+	if ds := s.decisions("hooked-svc"); len(ds) == 0 || ds[0].Trigger != "webhook" || ds[0].Decision != "deploy" {
+		t.Errorf("decision log = %+v, want a deploy triggered by the webhook", ds)
+	}
+}
