@@ -3,7 +3,6 @@ package autodeploy
 import (
 	"context"
 	"crypto/subtle"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -104,27 +103,12 @@ func (w *Watcher) decideImage(ctx context.Context, s store.Service, digest, trig
 	}
 	ref := s.Config.Source.ImageRepository.ImageIdentifier
 	d := DecideImage(s.Status, s.Release.Revision, digest, ref)
-	rec := store.CommitDecision{
+	return w.record(ctx, s.Name, prev, store.CommitDecision{
 		ServiceARN: s.ARN,
 		Commit:     digest,
 		Message:    "image pushed to " + ref,
-		Decision:   store.DecisionSkip,
-		Reason:     d.Reason,
 		Trigger:    trigger,
-	}
-	if d.Deploy {
-		rec.Decision = store.DecisionDeploy
-	}
-	got, err := w.rec.RecordCommit(ctx, prev, rec)
-	if errors.Is(err, store.ErrConflict) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	w.log.Info("automatic deployment decision", "service", s.Name, "image", digest,
-		"decision", got.Decision, "reason", got.Reason, "operation", got.OperationID)
-	return nil
+	}, d)
 }
 
 // RegistryHandler serves a Docker registry's notifications (POST

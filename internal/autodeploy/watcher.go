@@ -266,10 +266,15 @@ func (w *Watcher) decide(ctx context.Context, s watched, trigger string) error {
 		Author:      info.Author,
 		Message:     info.Message,
 		CommittedAt: info.Time,
-		Decision:    store.DecisionSkip,
-		Reason:      d.Reason,
 		Trigger:     trigger,
 	}
+	return w.record(ctx, s.svc.Name, prev, rec, d)
+}
+
+// record writes a decision (and starts the deployment it calls for).
+// Losing a race to another decision about the same head is not an error.
+func (w *Watcher) record(ctx context.Context, service, prev string, rec store.CommitDecision, d Decision) error {
+	rec.Decision, rec.Reason = store.DecisionSkip, d.Reason
 	if d.Deploy {
 		rec.Decision = store.DecisionDeploy
 	}
@@ -280,7 +285,7 @@ func (w *Watcher) decide(ctx context.Context, s watched, trigger string) error {
 	if err != nil {
 		return err
 	}
-	w.log.Info("automatic deployment decision", "service", s.svc.Name, "commit", head[:min(12, len(head))],
+	w.log.Info("automatic deployment decision", "service", service, "revision", rec.Commit,
 		"decision", got.Decision, "reason", got.Reason, "operation", got.OperationID)
 	return nil
 }

@@ -56,7 +56,7 @@ func (b *Backend) Build(ctx context.Context, spec runtime.BuildSpec, log io.Writ
 		art.Path = img.ID
 		return art, nil
 	}
-	dir, err := workDir(spec.SourceDir, spec.WorkDir)
+	dir, err := runtime.WorkDir(spec.SourceDir, spec.WorkDir)
 	if err != nil {
 		return runtime.Artifact{}, err
 	}
@@ -154,24 +154,6 @@ func tagFor(key string) string {
 	return t
 }
 
-// workDir returns root/rel, which must be a directory inside root.
-func workDir(root, rel string) (string, error) {
-	if rel == "" {
-		rel = "."
-	}
-	if !filepath.IsLocal(rel) && filepath.Clean(rel) != "." {
-		return "", fmt.Errorf("source directory %q is not inside the repository", rel)
-	}
-	dir := filepath.Join(root, rel)
-	fi, err := os.Stat(dir)
-	if errors.Is(err, fs.ErrNotExist) || (err == nil && !fi.IsDir()) {
-		return "", fmt.Errorf("source directory %q does not exist in the repository", rel)
-	}
-	if err != nil {
-		return "", fmt.Errorf("source directory: %w", err)
-	}
-	return dir, nil
-}
 
 // tarContext packs dir (without .git) as a build context, adding the
 // generated Dockerfile when there is one.

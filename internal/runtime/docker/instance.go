@@ -55,7 +55,7 @@ func (b *Backend) Start(ctx context.Context, spec runtime.InstanceSpec) (runtime
 	port := spec.Port
 	if port == 0 {
 		var err error
-		if port, err = freePort(); err != nil {
+		if port, err = runtime.FreePort(); err != nil {
 			return runtime.Instance{}, fmt.Errorf("start %s: %w", spec.ID, err)
 		}
 	}
@@ -231,16 +231,6 @@ func instanceEnv(spec runtime.InstanceSpec, port int) []string {
 	return append(env, portEnv+"="+strconv.Itoa(port))
 }
 
-// freePort asks the kernel for a free loopback port; containers share the
-// host's network, so the port is the host's.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("choose port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
 
 // Status inspects the instance's container. A container that has ended
 // reports how; one that no longer exists reports Running false, with the

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -40,7 +39,7 @@ func (b *Backend) Build(ctx context.Context, spec runtime.BuildSpec, log io.Writ
 	if err := b.checkToolchain(spec.Runtime); err != nil {
 		return runtime.Artifact{}, err
 	}
-	dir, err := workDir(spec.SourceDir, spec.WorkDir)
+	dir, err := runtime.WorkDir(spec.SourceDir, spec.WorkDir)
 	if err != nil {
 		return runtime.Artifact{}, err
 	}
@@ -102,24 +101,6 @@ func (b *Backend) checkToolchain(rt string) error {
 	return nil
 }
 
-// workDir returns root/rel, which must be a directory inside root.
-func workDir(root, rel string) (string, error) {
-	if rel == "" {
-		rel = "."
-	}
-	if !filepath.IsLocal(rel) && filepath.Clean(rel) != "." {
-		return "", fmt.Errorf("source directory %q is not inside the repository", rel)
-	}
-	dir := filepath.Join(root, rel)
-	fi, err := os.Stat(dir)
-	if errors.Is(err, fs.ErrNotExist) || (err == nil && !fi.IsDir()) {
-		return "", fmt.Errorf("source directory %q does not exist in the repository", rel)
-	}
-	if err != nil {
-		return "", fmt.Errorf("source directory: %w", err)
-	}
-	return dir, nil
-}
 
 // appendEnv appends vars to env in sorted order; later entries win in exec.
 func appendEnv(env []string, vars map[string]string) []string {

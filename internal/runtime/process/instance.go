@@ -44,7 +44,7 @@ func (b *Backend) Start(ctx context.Context, spec runtime.InstanceSpec) (runtime
 	if err := b.checkToolchain(spec.Artifact.Runtime); err != nil {
 		return runtime.Instance{}, err
 	}
-	dir, err := workDir(spec.Artifact.Path, spec.WorkDir)
+	dir, err := runtime.WorkDir(spec.Artifact.Path, spec.WorkDir)
 	if err != nil {
 		return runtime.Instance{}, fmt.Errorf("start %s: %w", spec.ID, err)
 	}
@@ -56,7 +56,7 @@ func (b *Backend) Start(ctx context.Context, spec runtime.InstanceSpec) (runtime
 	}
 	port := spec.Port
 	if port == 0 {
-		if port, err = freePort(); err != nil {
+		if port, err = runtime.FreePort(); err != nil {
 			return runtime.Instance{}, fmt.Errorf("start %s: %w", spec.ID, err)
 		}
 	}
@@ -171,17 +171,6 @@ func instanceEnv(spec runtime.InstanceSpec, port int) []string {
 	return append(env, portEnv+"="+strconv.Itoa(port))
 }
 
-// freePort asks the kernel for a free loopback port. Another process may
-// take it before the app binds it; the instance then fails its health check
-// and is replaced.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("choose port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
 
 // Status reports whether the instance's shim still runs; once it has ended
 // it reads the exit status the shim recorded. It needs only inst, so it
