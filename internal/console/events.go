@@ -65,8 +65,8 @@ func (c *Console) events(w http.ResponseWriter, r *http.Request) {
 	}
 	tick := time.NewTicker(heartbeat)
 	defer tick.Stop()
+	changed := c.store.Changed()
 	for {
-		changed := c.store.Changed()
 		select {
 		case <-ctx.Done():
 			return
@@ -78,6 +78,10 @@ func (c *Console) events(w http.ResponseWriter, r *http.Request) {
 				return
 			case <-time.After(coalesce):
 			}
+			// Take the next channel before telling the page, so a write
+			// that lands while the page refetches itself still causes one
+			// more event.
+			changed = c.store.Changed()
 			fmt.Fprint(w, "event: change\ndata: {}\n\n")
 		}
 		flusher.Flush()

@@ -127,10 +127,14 @@ func (b *browser) text(selector string) string {
 	return eval[string](b, fmt.Sprintf(`(function(){var e=document.querySelector(%q);return e?e.textContent.trim().replace(/\s+/g," "):""})()`, selector))
 }
 
-// click clicks the first element matching a CSS selector.
+// click clicks the first element matching a CSS selector. It clicks in
+// one script evaluation, because a live update may replace the element
+// between a lookup and a protocol-level click.
 func (b *browser) click(selector string) {
 	b.t.Helper()
-	b.do("click "+selector, chromedp.Click(chromedp.CSS(selector)))
+	if !eval[bool](b, fmt.Sprintf(`(function(){var e=document.querySelector(%q);if(!e||e.disabled)return false;e.focus();e.click();return true})()`, selector)) {
+		b.t.Fatalf("click %s: no such enabled element\npage at %s:\n%s", selector, b.location(), b.pageText())
+	}
 }
 
 // fill replaces an input's or select's value.

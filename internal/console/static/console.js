@@ -25,7 +25,10 @@
     function refresh() {
       if (busy) { again = true; return; }
       busy = true;
-      fetch(location.href, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+      // A stuck request must not block later refreshes.
+      var abort = new AbortController();
+      var timer = setTimeout(function () { abort.abort(); }, 10000);
+      fetch(location.href, { credentials: "same-origin", headers: { "Accept": "text/html" }, signal: abort.signal })
         .then(function (r) {
           if (r.redirected || !r.ok) throw new Error("status " + r.status);
           return r.text();
@@ -45,6 +48,7 @@
         })
         .catch(function () { /* the next event retries */ })
         .finally(function () {
+          clearTimeout(timer);
           busy = false;
           if (again) { again = false; refresh(); }
         });
@@ -54,8 +58,10 @@
     });
     var es = new EventSource(feed);
     es.addEventListener("change", refresh);
-    // After a reconnect (daemon restart) catch up on what was missed.
-    es.addEventListener("open", function () { if (es.opened) refresh(); es.opened = true; });
+    // Writes between rendering this page and subscribing (an operation can
+    // end in that gap) or while reconnecting send no event: catch up on
+    // every (re)connect.
+    es.addEventListener("open", refresh);
   }
 
   // Logs tab: live tail over server-sent events.
@@ -134,8 +140,10 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
-    localizeTimes(document);
+    // liveUpdates snapshots the server's HTML first, so a refresh that
+    // brings the same HTML leaves the page (and the focus) alone.
     liveUpdates();
+    localizeTimes(document);
     logTail();
     deleteGuard();
     formToggles();
