@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	ar "github.com/slipwayhq/slipway/internal/apprunner"
+	"github.com/slipwayhq/slipway/internal/control"
 	"github.com/slipwayhq/slipway/internal/store"
 )
 
@@ -60,7 +61,7 @@ func (c *Console) deploy(w http.ResponseWriter, r *http.Request) {
 		if err := in.Validate(""); err != nil {
 			return "", err
 		}
-		out, err := c.ctl.StartDeployment(r.Context(), in)
+		out, err := c.ctl.StartDeployment(control.WithTrigger(r.Context(), "console"), in)
 		if err != nil {
 			return "", err
 		}
@@ -74,7 +75,7 @@ func (c *Console) pause(w http.ResponseWriter, r *http.Request) {
 		if err := in.Validate(""); err != nil {
 			return "", err
 		}
-		out, err := c.ctl.PauseService(r.Context(), in)
+		out, err := c.ctl.PauseService(control.WithTrigger(r.Context(), "console"), in)
 		if err != nil {
 			return "", err
 		}
@@ -88,7 +89,7 @@ func (c *Console) resume(w http.ResponseWriter, r *http.Request) {
 		if err := in.Validate(""); err != nil {
 			return "", err
 		}
-		out, err := c.ctl.ResumeService(r.Context(), in)
+		out, err := c.ctl.ResumeService(control.WithTrigger(r.Context(), "console"), in)
 		if err != nil {
 			return "", err
 		}
@@ -107,7 +108,7 @@ func (c *Console) deleteService(w http.ResponseWriter, r *http.Request) {
 		if err := in.Validate(""); err != nil {
 			return "", err
 		}
-		out, err := c.ctl.DeleteService(r.Context(), in)
+		out, err := c.ctl.DeleteService(control.WithTrigger(r.Context(), "console"), in)
 		if err != nil {
 			return "", err
 		}
@@ -123,7 +124,7 @@ func (c *Console) create(w http.ResponseWriter, r *http.Request) {
 	}
 	var out *ar.CreateServiceResponse
 	if err == nil {
-		out, err = c.ctl.CreateService(r.Context(), in)
+		out, err = c.ctl.CreateService(control.WithTrigger(r.Context(), "console"), in)
 	}
 	if err != nil {
 		status, msg := c.errorMessage(err)
@@ -159,7 +160,7 @@ func (c *Console) updateConfig(w http.ResponseWriter, r *http.Request) {
 	}
 	var out *ar.UpdateServiceResponse
 	if err == nil {
-		out, err = c.ctl.UpdateService(r.Context(), in)
+		out, err = c.ctl.UpdateService(control.WithTrigger(r.Context(), "console"), in)
 	}
 	if err != nil {
 		status, msg := c.errorMessage(err)

@@ -116,16 +116,17 @@ var funcs = template.FuncMap{
 	"deref":         derefAny,
 }
 
-// triggerLabel says who started an operation. The console calls the same
-// control plane as the API, so its operations read "manual" like the CLI's.
+// triggerLabel says who started an operation.
 func triggerLabel(trigger string) string {
 	switch trigger {
 	case "auto":
 		return "automatic deployment"
 	case "restart":
 		return "daemon restart"
-	case "", "api", "console":
-		return "manual"
+	case "console":
+		return "manual, from the console"
+	case "", "api":
+		return "manual, through the API"
 	}
 	return trigger
 }

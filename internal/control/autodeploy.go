@@ -76,7 +76,7 @@ func (c *Control) enqueueAutoDeployLocked(tx *store.Tx, svc *store.Service, comm
 			return op.ID, "", tx.PutOperation(op)
 		}
 	}
-	op := c.newOperation(svc.ARN, ar.OperationTypeStartDeployment, nil)
+	op := c.newOperation(context.Background(), svc.ARN, ar.OperationTypeStartDeployment, nil)
 	op.Trigger, op.Revision = TriggerAuto, commit
 	switch svc.Status {
 	case ar.ServiceStatusRunning:

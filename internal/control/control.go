@@ -1,6 +1,7 @@
 package control
 
 import (
+	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -88,6 +89,21 @@ func timePtr(t time.Time) *ar.Time {
 		return nil
 	}
 	return ptr(ar.NewTime(t))
+}
+
+type triggerKey struct{}
+
+// WithTrigger marks the operations started with ctx as started by trigger
+// (e.g. "console"); without it they read "api".
+func WithTrigger(ctx context.Context, trigger string) context.Context {
+	return context.WithValue(ctx, triggerKey{}, trigger)
+}
+
+func triggerOf(ctx context.Context) string {
+	if t, ok := ctx.Value(triggerKey{}).(string); ok && t != "" {
+		return t
+	}
+	return "api"
 }
 
 // wake tells the engine there is work; it never blocks.

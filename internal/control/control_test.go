@@ -847,3 +847,24 @@ func TestServiceURL(t *testing.T) {
 		}
 	}
 }
+
+func TestOperationTrigger(t *testing.T) {
+	f := newFixture(t, 10)
+	out := f.create(t, codeRequest("trig-svc"))
+	arn := out.Service.ServiceArn
+	f.setStatus(t, arn, ar.ServiceStatusRunning)
+	dep, err := f.c.StartDeployment(WithTrigger(context.Background(), "console"), &ar.StartDeploymentRequest{ServiceArn: arn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[string]string{out.OperationId: "api", dep.OperationId: "console"} {
+		var op store.Operation
+		f.st.View(context.Background(), func(tx *store.Tx) (err error) {
+			op, err = tx.Operation(id)
+			return err
+		})
+		if op.Trigger != want {
+			t.Errorf("operation %s trigger = %q, want %q", id, op.Trigger, want)
+		}
+	}
+}

@@ -33,7 +33,7 @@ func (c *Control) CreateService(ctx context.Context, in *ar.CreateServiceRequest
 		UpdatedAt: now,
 		Config:    cfg,
 	}
-	op := c.newOperation(svc.ARN, ar.OperationTypeCreateService, &svc.Config)
+	op := c.newOperation(ctx, svc.ARN, ar.OperationTypeCreateService, &svc.Config)
 	var out ar.Service
 	err := c.store.Update(ctx, func(tx *store.Tx) error {
 		if _, err := tx.ServiceByName(in.ServiceName); err == nil {
@@ -78,7 +78,7 @@ func (c *Control) CreateService(ctx context.Context, in *ar.CreateServiceRequest
 	return &ar.CreateServiceResponse{Service: &out, OperationId: op.ID}, nil
 }
 
-func (c *Control) newOperation(serviceARN, typ string, cfg *store.Config) store.Operation {
+func (c *Control) newOperation(ctx context.Context, serviceARN, typ string, cfg *store.Config) store.Operation {
 	now := c.now()
 	return store.Operation{
 		ID:         ar.NewOperationID(),
@@ -88,7 +88,7 @@ func (c *Control) newOperation(serviceARN, typ string, cfg *store.Config) store.
 		StartedAt:  now,
 		UpdatedAt:  now,
 		Config:     cfg,
-		Trigger:    "api",
+		Trigger:    triggerOf(ctx),
 	}
 }
 
@@ -182,7 +182,7 @@ func (c *Control) UpdateService(ctx context.Context, in *ar.UpdateServiceRequest
 			}
 			cfg.AutoScalingConfigurationArn = asc.ARN
 		}
-		op = c.newOperation(svc.ARN, ar.OperationTypeUpdateService, &cfg)
+		op = c.newOperation(ctx, svc.ARN, ar.OperationTypeUpdateService, &cfg)
 		if err := c.beginLocked(tx, &svc, op); err != nil {
 			return err
 		}
@@ -225,7 +225,7 @@ func (c *Control) transition(ctx context.Context, arn, typ string, from ...strin
 		if !allowed {
 			return ar.InvalidState("can't %s service %s: its status is %s (needs %s)", verb(typ), svc.Name, svc.Status, orList(from))
 		}
-		op = c.newOperation(svc.ARN, typ, nil)
+		op = c.newOperation(ctx, svc.ARN, typ, nil)
 		if err := c.beginLocked(tx, &svc, op); err != nil {
 			return err
 		}
