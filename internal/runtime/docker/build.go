@@ -154,7 +154,6 @@ func tagFor(key string) string {
 	return t
 }
 
-
 // tarContext packs dir (without .git) as a build context, adding the
 // generated Dockerfile when there is one.
 func tarContext(dir, generated string) (io.Reader, error) {

@@ -231,7 +231,6 @@ func instanceEnv(spec runtime.InstanceSpec, port int) []string {
 	return append(env, portEnv+"="+strconv.Itoa(port))
 }
 
-
 // Status inspects the instance's container. A container that has ended
 // reports how; one that no longer exists reports Running false, with the
 // state recorded when this Backend removed it if it did. Status also

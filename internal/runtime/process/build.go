@@ -101,7 +101,6 @@ func (b *Backend) checkToolchain(rt string) error {
 	return nil
 }
 
-
 // appendEnv appends vars to env in sorted order; later entries win in exec.
 func appendEnv(env []string, vars map[string]string) []string {
 	keys := make([]string, 0, len(vars))

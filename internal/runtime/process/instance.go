@@ -171,7 +171,6 @@ func instanceEnv(spec runtime.InstanceSpec, port int) []string {
 	return append(env, portEnv+"="+strconv.Itoa(port))
 }
 
-
 // Status reports whether the instance's shim still runs; once it has ended
 // it reads the exit status the shim recorded. It needs only inst, so it
 // works for instances a previous daemon started.
