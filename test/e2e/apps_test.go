@@ -3,6 +3,8 @@ package e2e
 import (
 	"encoding/json"
 	"testing"
+
+	"github.com/slipwayhq/slipway/test/testenv"
 )
 
 // pyApp is a small Python web app. It answers "<name> <version>" and reads
@@ -48,15 +50,15 @@ run:
 
 // monorepo makes a repository with two services: services/api configured
 // by its apprunner.yaml, and services/web configured through the API.
-func monorepo(t *testing.T) *gitRepo {
+func monorepo(t *testing.T) *testenv.GitRepo {
 	r := newGitRepo(t)
-	r.write("README.md", "a monorepo\n")
-	r.write("services/api/app.py", pyApp)
-	r.write("services/api/version.txt", "v1\n")
-	r.write("services/api/apprunner.yaml", apiYAML)
-	r.write("services/web/app.py", pyApp)
-	r.write("services/web/version.txt", "v1\n")
-	r.commit("first version")
+	r.Write("README.md", "a monorepo\n")
+	r.Write("services/api/app.py", pyApp)
+	r.Write("services/api/version.txt", "v1\n")
+	r.Write("services/api/apprunner.yaml", apiYAML)
+	r.Write("services/web/app.py", pyApp)
+	r.Write("services/web/version.txt", "v1\n")
+	r.Commit("first version")
 	return r
 }
 
@@ -72,10 +74,10 @@ func mustJSON(t *testing.T, v any) string {
 // fastHealth checks often, so that failing deploys fail fast in tests.
 var fastHealth = map[string]any{"Protocol": "HTTP", "Path": "/", "Interval": 1, "Timeout": 1, "HealthyThreshold": 1, "UnhealthyThreshold": 2}
 
-func apiSource(repo *gitRepo) map[string]any {
+func apiSource(repo *testenv.GitRepo) map[string]any {
 	return map[string]any{
 		"CodeRepository": map[string]any{
-			"RepositoryUrl":     "file://" + repo.dir,
+			"RepositoryUrl":     "file://" + repo.Dir,
 			"SourceCodeVersion": map[string]any{"Type": "BRANCH", "Value": "main"},
 			"SourceDirectory":   "services/api",
 			"CodeConfiguration": map[string]any{"ConfigurationSource": "REPOSITORY"},
@@ -84,10 +86,10 @@ func apiSource(repo *gitRepo) map[string]any {
 	}
 }
 
-func webSource(repo *gitRepo) map[string]any {
+func webSource(repo *testenv.GitRepo) map[string]any {
 	return map[string]any{
 		"CodeRepository": map[string]any{
-			"RepositoryUrl":     repo.dir,
+			"RepositoryUrl":     repo.Dir,
 			"SourceCodeVersion": map[string]any{"Type": "BRANCH", "Value": "main"},
 			"SourceDirectory":   "/services/web/",
 			"CodeConfiguration": map[string]any{

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/slipwayhq/slipway/test/testenv"
 )
 
 // decision is one entry of `slipway deployments --json`.
@@ -24,44 +26,44 @@ type decision struct {
 	Trigger     string `json:"trigger"`
 }
 
-func (s *server) decisions(service string) []decision {
-	s.t.Helper()
-	out, err := s.slipway("deployments", service, "--json")
+func decisions(t *testing.T, s *testenv.Server, service string) []decision {
+	t.Helper()
+	out, err := s.Slipway("deployments", service, "--json")
 	if err != nil {
-		s.t.Fatalf("slipway deployments %s: %v\n%s", service, err, out)
+		t.Fatalf("slipway deployments %s: %v\n%s", service, err, out)
 	}
 	var ds []decision
 	if err := json.Unmarshal([]byte(out), &ds); err != nil {
-		s.t.Fatalf("slipway deployments %s --json: %v\n%s", service, err, out)
+		t.Fatalf("slipway deployments %s --json: %v\n%s", service, err, out)
 	}
 	return ds
 }
 
 // waitDecision waits until the decision log of service has an entry for
 // commit.
-func (s *server) waitDecision(service, commit string, timeout time.Duration) decision {
-	s.t.Helper()
+func waitDecision(t *testing.T, s *testenv.Server, service, commit string, timeout time.Duration) decision {
+	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
-		for _, d := range s.decisions(service) {
+		for _, d := range decisions(t, s, service) {
 			if d.Commit == commit {
 				return d
 			}
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	s.t.Fatalf("no decision about %s for %s within %s; log: %+v", commit[:12], service, timeout, s.decisions(service))
+	t.Fatalf("no decision about %s for %s within %s; log: %+v", commit[:12], service, timeout, decisions(t, s, service))
 	return decision{}
 }
 
 // deployments counts a service's START_DEPLOYMENT operations and waits
 // until none is unfinished.
-func (s *server) deployments(arn string) int {
-	s.t.Helper()
+func deployments(t *testing.T, s *testenv.Server, arn string) int {
+	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		n, busy := 0, false
-		for _, o := range s.mustAWS("list-operations", "--service-arn", arn)["OperationSummaryList"].([]any) {
+		for _, o := range s.MustAWS("list-operations", "--service-arn", arn)["OperationSummaryList"].([]any) {
 			op := o.(map[string]any)
 			if op["Type"] == "START_DEPLOYMENT" {
 				n++
@@ -75,7 +77,7 @@ func (s *server) deployments(arn string) int {
 			return n
 		}
 		if time.Now().After(deadline) {
-			s.t.Fatalf("operations of %s still running after 60s", arn)
+			t.Fatalf("operations of %s still running after 60s", arn)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -87,7 +89,7 @@ type autoServices struct {
 
 // createAutoServices creates, with automatic deployments on, one service
 // at services/api, one at services/web and one at the repository root.
-func createAutoServices(t *testing.T, s *server, repo *gitRepo) autoServices {
+func createAutoServices(t *testing.T, s *testenv.Server, repo *testenv.GitRepo) autoServices {
 	auto := func(src map[string]any) string {
 		src["AutoDeploymentsEnabled"] = true
 		return mustJSON(t, src)
@@ -95,14 +97,14 @@ func createAutoServices(t *testing.T, s *server, repo *gitRepo) autoServices {
 	root := apiValuesSource(repo, "/", map[string]any{"Runtime": "PYTHON_3", "StartCommand": "python3 services/web/app.py",
 		"RuntimeEnvironmentVariables": map[string]any{"APP_NAME": "root"}})
 	var a autoServices
-	out := s.mustAWS("create-service", "--service-name", "api-svc", "--source-configuration", auto(apiSource(repo)))
+	out := s.MustAWS("create-service", "--service-name", "api-svc", "--source-configuration", auto(apiSource(repo)))
 	a.apiARN, a.apiURL = str(out, "Service", "ServiceArn"), str(out, "Service", "ServiceUrl")
-	out = s.mustAWS("create-service", "--service-name", "web-svc", "--source-configuration", auto(webSource(repo)))
+	out = s.MustAWS("create-service", "--service-name", "web-svc", "--source-configuration", auto(webSource(repo)))
 	a.webARN, a.webURL = str(out, "Service", "ServiceArn"), str(out, "Service", "ServiceUrl")
-	out = s.mustAWS("create-service", "--service-name", "root-svc", "--source-configuration", auto(root))
+	out = s.MustAWS("create-service", "--service-name", "root-svc", "--source-configuration", auto(root))
 	a.rootARN, a.rootURL = str(out, "Service", "ServiceArn"), str(out, "Service", "ServiceUrl")
 	for _, arn := range []string{a.apiARN, a.webARN, a.rootARN} {
-		s.waitStatus(arn, "RUNNING", 60*time.Second)
+		s.WaitStatus(arn, "RUNNING", 60*time.Second)
 	}
 	return a
 }
@@ -113,30 +115,30 @@ func createAutoServices(t *testing.T, s *server, repo *gitRepo) autoServices {
 func TestAutoDeployPolling(t *testing.T) {
 	s := startServer(t, "--git-poll-interval", "1s")
 	repo := monorepo(t)
-	if err := os.WriteFile(filepath.Join(s.dataDir, "secrets", "greeting"), []byte("hi"), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(s.DataDir, "secrets", "greeting"), []byte("hi"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	a := createAutoServices(t, s, repo)
-	base := map[string]int{"api": s.deployments(a.apiARN), "web": s.deployments(a.webARN), "root": s.deployments(a.rootARN)}
+	base := map[string]int{"api": deployments(t, s, a.apiARN), "web": deployments(t, s, a.webARN), "root": deployments(t, s, a.rootARN)}
 
 	// A commit touching only services/web deploys web and root, not api.
-	repo.write("services/web/version.txt", "v2\n")
-	c := repo.commit("web v2")
-	if d := s.waitDecision("api-svc", c, 20*time.Second); d.Decision != "skip" || !strings.Contains(d.Reason, "none under services/api") {
+	repo.Write("services/web/version.txt", "v2\n")
+	c := repo.Commit("web v2")
+	if d := waitDecision(t, s, "api-svc", c, 20*time.Second); d.Decision != "skip" || !strings.Contains(d.Reason, "none under services/api") {
 		t.Errorf("api decision on a web-only commit = %+v, want skip: none under services/api", d)
 	}
 	for _, svc := range []string{"web-svc", "root-svc"} {
-		if d := s.waitDecision(svc, c, 20*time.Second); d.Decision != "deploy" || d.OperationID == "" {
+		if d := waitDecision(t, s, svc, c, 20*time.Second); d.Decision != "deploy" || d.OperationID == "" {
 			t.Errorf("%s decision on a web commit = %+v, want deploy with an operation", svc, d)
 		}
 	}
-	if got := s.deployments(a.apiARN); got != base["api"] {
+	if got := deployments(t, s, a.apiARN); got != base["api"] {
 		t.Errorf("api has %d deployments after a web-only commit, want %d", got, base["api"])
 	}
-	if got := s.deployments(a.webARN); got != base["web"]+1 {
+	if got := deployments(t, s, a.webARN); got != base["web"]+1 {
 		t.Errorf("web has %d deployments, want %d", got, base["web"]+1)
 	}
-	if got := s.deployments(a.rootARN); got != base["root"]+1 {
+	if got := deployments(t, s, a.rootARN); got != base["root"]+1 {
 		t.Errorf("root has %d deployments, want %d", got, base["root"]+1)
 	}
 	expectBody(t, s, a.webURL, "web v2")
@@ -144,68 +146,68 @@ func TestAutoDeployPolling(t *testing.T) {
 	expectBody(t, s, a.apiURL, "api v1")
 
 	// A manual deployment of api after the web-only commit deploys anyway.
-	op := s.mustAWS("start-deployment", "--service-arn", a.apiARN)["OperationId"].(string)
-	if st := s.waitOperation(a.apiARN, op, 60*time.Second); st != "SUCCEEDED" {
+	op := s.MustAWS("start-deployment", "--service-arn", a.apiARN)["OperationId"].(string)
+	if st := s.WaitOperation(a.apiARN, op, 60*time.Second); st != "SUCCEEDED" {
 		t.Fatalf("manual deployment ended %s", st)
 	}
 
 	// A commit in services/api deploys api and root, not web.
-	repo.write("services/api/version.txt", "v3\n")
-	c = repo.commit("api v3")
-	if d := s.waitDecision("web-svc", c, 20*time.Second); d.Decision != "skip" {
+	repo.Write("services/api/version.txt", "v3\n")
+	c = repo.Commit("api v3")
+	if d := waitDecision(t, s, "web-svc", c, 20*time.Second); d.Decision != "skip" {
 		t.Errorf("web decision on an api commit = %+v, want skip", d)
 	}
 	for _, svc := range []string{"api-svc", "root-svc"} {
-		if d := s.waitDecision(svc, c, 20*time.Second); d.Decision != "deploy" {
+		if d := waitDecision(t, s, svc, c, 20*time.Second); d.Decision != "deploy" {
 			t.Errorf("%s decision on an api commit = %+v, want deploy", svc, d)
 		}
 	}
-	s.deployments(a.apiARN)
+	deployments(t, s, a.apiARN)
 	expectBody(t, s, a.apiURL, "api v3")
 
 	// A paused service is left alone; resume runs what ran; the next
 	// qualifying commit deploys.
-	s.mustAWS("pause-service", "--service-arn", a.webARN)
-	s.waitStatus(a.webARN, "PAUSED", 30*time.Second)
-	repo.write("services/web/version.txt", "v4-while-paused\n")
-	c = repo.commit("web while paused")
-	if d := s.waitDecision("web-svc", c, 20*time.Second); d.Decision != "skip" || !strings.Contains(d.Reason, "paused") {
+	s.MustAWS("pause-service", "--service-arn", a.webARN)
+	s.WaitStatus(a.webARN, "PAUSED", 30*time.Second)
+	repo.Write("services/web/version.txt", "v4-while-paused\n")
+	c = repo.Commit("web while paused")
+	if d := waitDecision(t, s, "web-svc", c, 20*time.Second); d.Decision != "skip" || !strings.Contains(d.Reason, "paused") {
 		t.Errorf("paused web decision = %+v, want skip: paused", d)
 	}
-	s.mustAWS("resume-service", "--service-arn", a.webARN)
-	s.waitStatus(a.webARN, "RUNNING", 30*time.Second)
+	s.MustAWS("resume-service", "--service-arn", a.webARN)
+	s.WaitStatus(a.webARN, "RUNNING", 30*time.Second)
 	expectBody(t, s, a.webURL, "web v2")
 	time.Sleep(1500 * time.Millisecond)
-	if _, body, _ := s.get(a.webURL, "/"); !strings.Contains(body, "web v2") {
+	if _, body, _ := s.Get(a.webURL, "/"); !strings.Contains(body, "web v2") {
 		t.Errorf("after resume web serves %q: a commit made while paused was deployed", body)
 	}
-	repo.write("services/web/version.txt", "v5\n")
-	c = repo.commit("web v5 after resume")
-	if d := s.waitDecision("web-svc", c, 20*time.Second); d.Decision != "deploy" {
+	repo.Write("services/web/version.txt", "v5\n")
+	c = repo.Commit("web v5 after resume")
+	if d := waitDecision(t, s, "web-svc", c, 20*time.Second); d.Decision != "deploy" {
 		t.Errorf("web decision after resume = %+v, want deploy", d)
 	}
-	s.deployments(a.webARN)
+	deployments(t, s, a.webARN)
 	expectBody(t, s, a.webURL, "web v5")
 
 	// Ten rapid commits: at most two deployments, ending on the newest.
-	s.deployments(a.apiARN)
-	before := s.deployments(a.apiARN)
+	deployments(t, s, a.apiARN)
+	before := deployments(t, s, a.apiARN)
 	for i := range 10 {
-		repo.write("services/api/version.txt", fmt.Sprintf("v1%d\n", i))
-		c = repo.commit(fmt.Sprintf("rapid %d", i))
+		repo.Write("services/api/version.txt", fmt.Sprintf("v1%d\n", i))
+		c = repo.Commit(fmt.Sprintf("rapid %d", i))
 	}
 	expectBodyWithin(t, s, a.apiURL, "api v19", 60*time.Second)
-	if n := s.deployments(a.apiARN) - before; n < 1 || n > 2 {
+	if n := deployments(t, s, a.apiARN) - before; n < 1 || n > 2 {
 		t.Errorf("ten rapid commits made %d deployments, want 1 or 2", n)
 	}
 
 	// kill -9 while a qualifying commit is waiting to be noticed: the
 	// restarted daemon still deploys it.
-	s.kill()
-	repo.write("services/api/version.txt", "v20\n")
-	c = repo.commit("api v20 while the daemon is down")
-	s.start()
-	if d := s.waitDecision("api-svc", c, 20*time.Second); d.Decision != "deploy" {
+	s.Kill()
+	repo.Write("services/api/version.txt", "v20\n")
+	c = repo.Commit("api v20 while the daemon is down")
+	s.Restart()
+	if d := waitDecision(t, s, "api-svc", c, 20*time.Second); d.Decision != "deploy" {
 		t.Errorf("decision after restart = %+v, want deploy", d)
 	}
 	expectBodyWithin(t, s, a.apiURL, "api v20", 60*time.Second)
@@ -215,44 +217,44 @@ func TestAutoDeployPolling(t *testing.T) {
 	// is deployed after the restart.
 	for i, wait := range []time.Duration{300 * time.Millisecond, 900 * time.Millisecond, 1500 * time.Millisecond} {
 		v := fmt.Sprintf("v3%d", i)
-		repo.write("services/api/version.txt", v+"\n")
-		repo.commit("api " + v)
+		repo.Write("services/api/version.txt", v+"\n")
+		repo.Commit("api " + v)
 		time.Sleep(wait)
-		s.kill()
-		s.start()
+		s.Kill()
+		s.Restart()
 		expectBodyWithin(t, s, a.apiURL, "api "+v, 60*time.Second)
 	}
 
 	// An update that changes the source directory deploys it, and later
 	// decisions use the new directory.
-	s.deployments(a.rootARN)
+	deployments(t, s, a.rootARN)
 	moved := apiValuesSource(repo, "services/web", map[string]any{"Runtime": "PYTHON_3", "StartCommand": "python3 app.py",
 		"RuntimeEnvironmentVariables": map[string]any{"APP_NAME": "root"}})
 	moved["AutoDeploymentsEnabled"] = true
-	op = s.mustAWS("update-service", "--service-arn", a.rootARN, "--source-configuration", mustJSON(t, moved))["OperationId"].(string)
-	if st := s.waitOperation(a.rootARN, op, 60*time.Second); st != "SUCCEEDED" {
+	op = s.MustAWS("update-service", "--service-arn", a.rootARN, "--source-configuration", mustJSON(t, moved))["OperationId"].(string)
+	if st := s.WaitOperation(a.rootARN, op, 60*time.Second); st != "SUCCEEDED" {
 		t.Fatalf("moving root-svc to services/web ended %s", st)
 	}
-	repo.write("services/api/version.txt", "v40\n")
-	c = repo.commit("api v40")
-	if d := s.waitDecision("root-svc", c, 20*time.Second); d.Decision != "skip" || !strings.Contains(d.Reason, "none under services/web") {
+	repo.Write("services/api/version.txt", "v40\n")
+	c = repo.Commit("api v40")
+	if d := waitDecision(t, s, "root-svc", c, 20*time.Second); d.Decision != "skip" || !strings.Contains(d.Reason, "none under services/web") {
 		t.Errorf("root-svc (now services/web) decision on an api commit = %+v, want skip", d)
 	}
 
-	out, err := s.slipway("deployments", "api-svc")
+	out, err := s.Slipway("deployments", "api-svc")
 	if err != nil || !strings.Contains(out, "DECISION") || !strings.Contains(out, "none under services/api") {
 		t.Errorf("slipway deployments table:\n%s (%v)", out, err)
 	}
 	t.Logf("slipway deployments api-svc:\n%s", out)
 }
 
-func expectBodyWithin(t *testing.T, s *server, url, want string, timeout time.Duration) {
+func expectBodyWithin(t *testing.T, s *testenv.Server, url, want string, timeout time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	var body string
 	for time.Now().Before(deadline) {
 		var code int
-		code, body, _ = s.get(url, "/")
+		code, body, _ = s.Get(url, "/")
 		if code == 200 && strings.Contains(body, want) {
 			return
 		}
@@ -266,19 +268,19 @@ func expectBodyWithin(t *testing.T, s *server, url, want string, timeout time.Du
 func TestAutoDeployWebhook(t *testing.T) {
 	s := startServer(t, "--git-poll-interval", "0")
 	repo := monorepo(t)
-	os.WriteFile(filepath.Join(s.dataDir, "secrets", "greeting"), []byte("hi"), 0o600)
+	os.WriteFile(filepath.Join(s.DataDir, "secrets", "greeting"), []byte("hi"), 0o600)
 	a := createAutoServices(t, s, repo)
-	secret, err := os.ReadFile(filepath.Join(s.dataDir, "webhook-secret"))
+	secret, err := os.ReadFile(filepath.Join(s.DataDir, "webhook-secret"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fi, _ := os.Stat(filepath.Join(s.dataDir, "webhook-secret")); fi.Mode().Perm() != 0o600 {
+	if fi, _ := os.Stat(filepath.Join(s.DataDir, "webhook-secret")); fi.Mode().Perm() != 0o600 {
 		t.Errorf("webhook-secret mode %v, want 0600", fi.Mode().Perm())
 	}
 	push := func(sign bool) int {
 		body, _ := json.Marshal(map[string]any{"ref": "refs/heads/main",
-			"repository": map[string]any{"clone_url": "file://" + repo.dir, "html_url": "https://example.invalid/org/mono"}})
-		req, _ := http.NewRequest(http.MethodPost, "http://"+s.api+"/webhooks/github", bytes.NewReader(body))
+			"repository": map[string]any{"clone_url": "file://" + repo.Dir, "html_url": "https://example.invalid/org/mono"}})
+		req, _ := http.NewRequest(http.MethodPost, "http://"+s.API+"/webhooks/github", bytes.NewReader(body))
 		req.Header.Set("X-GitHub-Event", "push")
 		req.Header.Set("Content-Type", "application/json")
 		if sign {
@@ -295,15 +297,15 @@ func TestAutoDeployWebhook(t *testing.T) {
 		resp.Body.Close()
 		return resp.StatusCode
 	}
-	webBefore, apiBefore := s.deployments(a.webARN), s.deployments(a.apiARN)
+	webBefore, apiBefore := deployments(t, s, a.webARN), deployments(t, s, a.apiARN)
 
-	repo.write("services/web/version.txt", "v2\n")
-	c := repo.commit("web v2")
+	repo.Write("services/web/version.txt", "v2\n")
+	c := repo.Commit("web v2")
 	if code := push(false); code != http.StatusUnauthorized {
 		t.Fatalf("badly signed webhook answered %d, want 401", code)
 	}
 	time.Sleep(1500 * time.Millisecond)
-	for _, d := range s.decisions("web-svc") {
+	for _, d := range decisions(t, s, "web-svc") {
 		if d.Commit == c {
 			t.Fatalf("a badly signed webhook led to a decision: %+v", d)
 		}
@@ -311,16 +313,16 @@ func TestAutoDeployWebhook(t *testing.T) {
 	if code := push(true); code != http.StatusAccepted {
 		t.Fatalf("signed webhook answered %d, want 202", code)
 	}
-	if d := s.waitDecision("web-svc", c, 10*time.Second); d.Decision != "deploy" || d.Trigger != "webhook" {
+	if d := waitDecision(t, s, "web-svc", c, 10*time.Second); d.Decision != "deploy" || d.Trigger != "webhook" {
 		t.Errorf("web decision = %+v, want deploy by webhook", d)
 	}
-	if d := s.waitDecision("api-svc", c, 10*time.Second); d.Decision != "skip" {
+	if d := waitDecision(t, s, "api-svc", c, 10*time.Second); d.Decision != "skip" {
 		t.Errorf("api decision = %+v, want skip", d)
 	}
-	if got := s.deployments(a.webARN); got != webBefore+1 {
+	if got := deployments(t, s, a.webARN); got != webBefore+1 {
 		t.Errorf("web deployments = %d, want %d", got, webBefore+1)
 	}
-	if got := s.deployments(a.apiARN); got != apiBefore {
+	if got := deployments(t, s, a.apiARN); got != apiBefore {
 		t.Errorf("api deployments = %d, want %d", got, apiBefore)
 	}
 	expectBody(t, s, a.webURL, "web v2")

@@ -109,8 +109,8 @@ func TestBoto3(t *testing.T) {
 	if err := os.WriteFile(script, []byte(botoScript), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("python3", script, "file://"+repo.dir)
-	cmd.Env = s.env
+	cmd := exec.Command("python3", script, "file://"+repo.Dir)
+	cmd.Env = s.Env
 	out, err := cmd.CombinedOutput()
 	if err != nil || !strings.Contains(string(out), `"ok": true`) {
 		t.Fatalf("boto3 script: %v\n%s", err, out)
@@ -118,7 +118,7 @@ func TestBoto3(t *testing.T) {
 	// The service with MinSize 2 runs two instances behind the router.
 	pids := map[string]bool{}
 	url := ""
-	for _, o := range s.mustAWS("list-services")["ServiceSummaryList"].([]any) {
+	for _, o := range s.MustAWS("list-services")["ServiceSummaryList"].([]any) {
 		if m := o.(map[string]any); m["ServiceName"] == "boto-0" {
 			url = m["ServiceUrl"].(string)
 		}
@@ -134,10 +134,11 @@ func TestBoto3(t *testing.T) {
 // TestGoSDK drives the API with aws-sdk-go-v2.
 func TestGoSDK(t *testing.T) {
 	s := startServer(t)
-	creds := credsFromEnv(s.env)
+	id, secret := s.Credentials()
+	creds := aws.Credentials{AccessKeyID: id, SecretAccessKey: secret}
 	client := apprunner.New(apprunner.Options{
 		Region:           "us-east-1",
-		BaseEndpoint:     aws.String("http://" + s.api),
+		BaseEndpoint:     aws.String("http://" + s.API),
 		Credentials:      credentials.NewStaticCredentialsProvider(creds.AccessKeyID, creds.SecretAccessKey, ""),
 		RetryMaxAttempts: 1,
 	})

@@ -71,7 +71,7 @@ func TestDocker(t *testing.T) {
 	dockerenv.Push(t, repoName+":latest", dockerenv.AppImage(t, "APP_VERSION=v1"))
 
 	s := startServer(t, "--docker-host", host, "--git-poll-interval", "1s")
-	t.Cleanup(func() { removeContainers(host, s.dataDir) })
+	t.Cleanup(func() { removeContainers(host, s.DataDir) })
 
 	src := map[string]any{
 		"ImageRepository": map[string]any{
@@ -80,16 +80,16 @@ func TestDocker(t *testing.T) {
 			"ImageConfiguration":  map[string]any{"Port": "8080", "RuntimeEnvironmentVariables": map[string]any{"GREETING": "x"}},
 		},
 	}
-	out := s.mustAWS("create-service", "--service-name", "image-svc", "--source-configuration", mustJSON(t, src),
+	out := s.MustAWS("create-service", "--service-name", "image-svc", "--source-configuration", mustJSON(t, src),
 		"--instance-configuration", `{"Cpu":"0.25 vCPU","Memory":"0.5 GB"}`,
 		"--health-check-configuration", mustJSON(t, fastHealth))
 	arn, url := str(out, "Service", "ServiceArn"), str(out, "Service", "ServiceUrl")
 	if auto := out["Service"].(map[string]any)["SourceConfiguration"].(map[string]any)["AutoDeploymentsEnabled"]; auto != true {
 		t.Errorf("AutoDeploymentsEnabled = %v, want App Runner's default true for a private (ECR) image", auto)
 	}
-	s.waitStatus(arn, "RUNNING", 90*time.Second)
+	s.WaitStatus(arn, "RUNNING", 90*time.Second)
 	expectBody(t, s, url, "hello from testapp v1")
-	cs := containers(t, host, s.dataDir)
+	cs := containers(t, host, s.DataDir)
 	if len(cs) != 1 {
 		t.Fatalf("%d containers run, want 1", len(cs))
 	}
@@ -110,7 +110,7 @@ func TestDocker(t *testing.T) {
 	if l.failed != 0 || l.total < 10 {
 		t.Fatalf("during the automatic image deployment %d of %d requests failed (first: %s)", l.failed, l.total, l.firstFailure)
 	}
-	if ds := s.decisions("image-svc"); len(ds) == 0 || ds[0].Decision != "deploy" || !strings.Contains(ds[0].Commit, "@sha256:") {
+	if ds := decisions(t, s, "image-svc"); len(ds) == 0 || ds[0].Decision != "deploy" || !strings.Contains(ds[0].Commit, "@sha256:") {
 		t.Errorf("decision log = %+v, want a deploy of a digest first", ds)
 	}
 
@@ -123,12 +123,12 @@ func TestDocker(t *testing.T) {
 		// A patient health check: filling 512 MiB takes a few seconds on a
 		// busy machine, and the out-of-memory kill must come first.
 		patient := map[string]any{"Protocol": "HTTP", "Path": "/", "Interval": 1, "Timeout": 1, "UnhealthyThreshold": 20}
-		op := s.mustAWS("update-service", "--service-arn", arn, "--source-configuration", mustJSON(t, bad),
+		op := s.MustAWS("update-service", "--service-arn", arn, "--source-configuration", mustJSON(t, bad),
 			"--health-check-configuration", mustJSON(t, patient))["OperationId"].(string)
-		if st := s.waitOperation(arn, op, 90*time.Second); st != "ROLLBACK_SUCCEEDED" {
+		if st := s.WaitOperation(arn, op, 90*time.Second); st != "ROLLBACK_SUCCEEDED" {
 			t.Fatalf("deploying the %s image ended %s, want ROLLBACK_SUCCEEDED", tc.tag, st)
 		}
-		if logs := s.logs("image-svc", op); !strings.Contains(logs, tc.want) {
+		if logs := s.Logs("image-svc", op); !strings.Contains(logs, tc.want) {
 			t.Errorf("the %s image's failure does not say %q:\n%s", tc.tag, tc.want, logs)
 		}
 		expectBody(t, s, url, "testapp v2")
@@ -140,32 +140,32 @@ func TestDocker(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	repo.write("README.md", "mono\n")
-	repo.write("services/boxed/Dockerfile", "FROM scratch\nCOPY app /app\nENV APP_VERSION=boxed\nCMD [\"/app\"]\n")
-	if err := os.WriteFile(filepath.Join(repo.dir, "services/boxed/app"), bin, 0o755); err != nil {
+	repo.Write("README.md", "mono\n")
+	repo.Write("services/boxed/Dockerfile", "FROM scratch\nCOPY app /app\nENV APP_VERSION=boxed\nCMD [\"/app\"]\n")
+	if err := os.WriteFile(filepath.Join(repo.Dir, "services/boxed/app"), bin, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	repo.commit("a Dockerfile service")
-	out = s.mustAWS("create-service", "--service-name", "boxed-svc", "--source-configuration", mustJSON(t, map[string]any{
+	repo.Commit("a Dockerfile service")
+	out = s.MustAWS("create-service", "--service-name", "boxed-svc", "--source-configuration", mustJSON(t, map[string]any{
 		"CodeRepository": map[string]any{
-			"RepositoryUrl":     repo.dir,
+			"RepositoryUrl":     repo.Dir,
 			"SourceCodeVersion": map[string]any{"Type": "BRANCH", "Value": "main"},
 			"SourceDirectory":   "services/boxed",
 		},
 		"AutoDeploymentsEnabled": false,
 	}))
 	boxedARN, boxedURL := str(out, "Service", "ServiceArn"), str(out, "Service", "ServiceUrl")
-	s.waitStatus(boxedARN, "RUNNING", 120*time.Second)
+	s.WaitStatus(boxedARN, "RUNNING", 120*time.Second)
 	expectBody(t, s, boxedURL, "hello from testapp boxed")
 
 	// kill -9: containers keep serving; the restarted daemon re-adopts
 	// the same containers.
-	before := containers(t, host, s.dataDir)
-	s.kill()
-	s.start()
+	before := containers(t, host, s.DataDir)
+	s.Kill()
+	s.Restart()
 	expectBody(t, s, url, "testapp v2")
 	expectBody(t, s, boxedURL, "testapp boxed")
-	after := containers(t, host, s.dataDir)
+	after := containers(t, host, s.DataDir)
 	if len(after) != len(before) || len(after) != 2 {
 		t.Fatalf("containers before the restart %v, after %v; want the same 2", keys(before), keys(after))
 	}
@@ -190,24 +190,24 @@ func keys(m map[string]int64) []string {
 func TestDockerRegistryWebhook(t *testing.T) {
 	host := dockerenv.Docker(t)
 	s := startServer(t, "--docker-host", host, "--git-poll-interval", "0")
-	t.Cleanup(func() { removeContainers(host, s.dataDir) })
-	secret, err := os.ReadFile(filepath.Join(s.dataDir, "webhook-secret"))
+	t.Cleanup(func() { removeContainers(host, s.DataDir) })
+	secret, err := os.ReadFile(filepath.Join(s.DataDir, "webhook-secret"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg := dockerenv.StartRegistryWithToken(t, "http://"+s.api+"/webhooks/registry", strings.TrimSpace(string(secret)))
+	reg := dockerenv.StartRegistryWithToken(t, "http://"+s.API+"/webhooks/registry", strings.TrimSpace(string(secret)))
 	ref := reg + "/hooked:latest"
 	dockerenv.Push(t, ref, dockerenv.AppImage(t, "APP_VERSION=v1"))
-	out := s.mustAWS("create-service", "--service-name", "hooked-svc", "--source-configuration", mustJSON(t, map[string]any{
+	out := s.MustAWS("create-service", "--service-name", "hooked-svc", "--source-configuration", mustJSON(t, map[string]any{
 		"ImageRepository": map[string]any{"ImageIdentifier": ref, "ImageRepositoryType": "ECR"},
 	}), "--health-check-configuration", mustJSON(t, fastHealth))
 	arn, url := str(out, "Service", "ServiceArn"), str(out, "Service", "ServiceUrl")
-	s.waitStatus(arn, "RUNNING", 90*time.Second)
+	s.WaitStatus(arn, "RUNNING", 90*time.Second)
 	expectBody(t, s, url, "testapp v1")
 
 	dockerenv.Push(t, ref, dockerenv.AppImage(t, "APP_VERSION=v2"))
 	expectBodyWithin(t, s, url, "testapp v2", 60*time.Second)
-	if ds := s.decisions("hooked-svc"); len(ds) == 0 || ds[0].Trigger != "webhook" || ds[0].Decision != "deploy" {
+	if ds := decisions(t, s, "hooked-svc"); len(ds) == 0 || ds[0].Trigger != "webhook" || ds[0].Decision != "deploy" {
 		t.Errorf("decision log = %+v, want a deploy triggered by the webhook", ds)
 	}
 }

@@ -23,61 +23,62 @@ func TestErrors(t *testing.T) {
 	repo := monorepo(t)
 
 	// InvalidRequestException, naming the field.
-	msg := s.awsError("InvalidRequestException", "create-service", "--service-name", "bad name!",
+	msg := s.AWSFails("InvalidRequestException", "create-service", "--service-name", "bad name!",
 		"--source-configuration", mustJSON(t, apiSource(repo)))
 	if !strings.Contains(msg, "serviceName") {
 		t.Errorf("short name error does not name the field: %s", msg)
 	}
-	msg = s.awsError("InvalidRequestException", "create-service", "--service-name", "pairs",
+	msg = s.AWSFails("InvalidRequestException", "create-service", "--service-name", "pairs",
 		"--source-configuration", mustJSON(t, apiSource(repo)), "--instance-configuration", `{"Cpu":"4 vCPU","Memory":"2 GB"}`)
 	if !strings.Contains(msg, "Memory") {
 		t.Errorf("bad Cpu/Memory pair error does not name Memory: %s", msg)
 	}
-	s.awsError("InvalidRequestException", "create-service", "--service-name", "hc-range",
+	s.AWSFails("InvalidRequestException", "create-service", "--service-name", "hc-range",
 		"--source-configuration", mustJSON(t, apiSource(repo)), "--health-check-configuration", `{"Interval":21}`)
-	s.awsError("InvalidRequestException", "create-service", "--service-name", "public",
+	s.AWSFails("InvalidRequestException", "create-service", "--service-name", "public",
 		"--source-configuration", `{"ImageRepository":{"ImageIdentifier":"public.ecr.aws/nginx/nginx:latest","ImageRepositoryType":"ECR_PUBLIC"},"AutoDeploymentsEnabled":true}`)
-	s.awsError("InvalidRequestException", "create-service", "--service-name", "both",
+	s.AWSFails("InvalidRequestException", "create-service", "--service-name", "both",
 		"--source-configuration", `{}`)
 
 	// ResourceNotFoundException.
 	unknown := "arn:aws:apprunner:us-east-1:000000000000:service/nope/0123456789abcdef0123456789abcdef"
-	s.awsError("ResourceNotFoundException", "describe-service", "--service-arn", unknown)
-	s.awsError("ResourceNotFoundException", "start-deployment", "--service-arn", unknown)
-	s.awsError("ResourceNotFoundException", "list-operations", "--service-arn", unknown)
+	s.AWSFails("ResourceNotFoundException", "describe-service", "--service-arn", unknown)
+	s.AWSFails("ResourceNotFoundException", "start-deployment", "--service-arn", unknown)
+	s.AWSFails("ResourceNotFoundException", "list-operations", "--service-arn", unknown)
 
 	// A missing source directory fails the create with that reason.
 	src := apiSource(repo)
 	src["CodeRepository"].(map[string]any)["SourceDirectory"] = "services/missing"
-	out := s.mustAWS("create-service", "--service-name", "missing-dir", "--source-configuration", mustJSON(t, src))
+	out := s.MustAWS("create-service", "--service-name", "missing-dir", "--source-configuration", mustJSON(t, src))
 	arn := str(out, "Service", "ServiceArn")
 	opID := out["OperationId"].(string)
-	if st := s.waitOperation(arn, opID, 30*time.Second); st != "FAILED" {
+	if st := s.WaitOperation(arn, opID, 30*time.Second); st != "FAILED" {
 		t.Fatalf("create with a missing source directory ended %s, want FAILED", st)
 	}
-	s.waitStatus(arn, "CREATE_FAILED", 5*time.Second)
-	if logs := s.logs("missing-dir", opID); !strings.Contains(logs, `source directory "services/missing" does not exist`) {
+	s.WaitStatus(arn, "CREATE_FAILED", 5*time.Second)
+	if logs := s.Logs("missing-dir", opID); !strings.Contains(logs, `source directory "services/missing" does not exist`) {
 		t.Errorf("failure reason does not name the missing directory:\n%s", logs)
 	}
 
 	// InvalidStateException, saying which state.
-	msg = s.awsError("InvalidStateException", "start-deployment", "--service-arn", arn)
+	msg = s.AWSFails("InvalidStateException", "start-deployment", "--service-arn", arn)
 	if !strings.Contains(msg, "CREATE_FAILED") {
 		t.Errorf("InvalidStateException does not say the state: %s", msg)
 	}
-	s.awsError("InvalidStateException", "resume-service", "--service-arn", arn)
+	s.AWSFails("InvalidStateException", "resume-service", "--service-arn", arn)
 
 	// Duplicate names.
-	s.awsError("InvalidRequestException", "create-service", "--service-name", "missing-dir",
+	s.AWSFails("InvalidRequestException", "create-service", "--service-name", "missing-dir",
 		"--source-configuration", mustJSON(t, apiSource(repo)))
 
 	// ServiceQuotaExceededException: --max-services 2.
-	s.mustAWS("create-service", "--service-name", "second", "--source-configuration", mustJSON(t, apiSource(repo)))
-	s.awsError("ServiceQuotaExceededException", "create-service", "--service-name", "third",
+	s.MustAWS("create-service", "--service-name", "second", "--source-configuration", mustJSON(t, apiSource(repo)))
+	s.AWSFails("ServiceQuotaExceededException", "create-service", "--service-name", "third",
 		"--source-configuration", mustJSON(t, apiSource(repo)))
 
 	// Authentication.
-	creds := credsFromEnv(s.env)
+	id, secret := s.Credentials()
+	creds := aws.Credentials{AccessKeyID: id, SecretAccessKey: secret}
 	cases := []struct {
 		name     string
 		key      string
@@ -100,7 +101,7 @@ func TestErrors(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			req, _ := http.NewRequest(http.MethodPost, "http://"+s.api+"/", bytes.NewReader([]byte(tc.body)))
+			req, _ := http.NewRequest(http.MethodPost, "http://"+s.API+"/", bytes.NewReader([]byte(tc.body)))
 			req.Header.Set("X-Amz-Target", tc.target)
 			req.Header.Set("Content-Type", "application/x-amz-json-1.0")
 			if !tc.unsigned {
@@ -139,17 +140,4 @@ func TestErrors(t *testing.T) {
 			}
 		})
 	}
-}
-
-func credsFromEnv(env []string) aws.Credentials {
-	var c aws.Credentials
-	for _, kv := range env {
-		if v, ok := strings.CutPrefix(kv, "AWS_ACCESS_KEY_ID="); ok {
-			c.AccessKeyID = v
-		}
-		if v, ok := strings.CutPrefix(kv, "AWS_SECRET_ACCESS_KEY="); ok {
-			c.SecretAccessKey = v
-		}
-	}
-	return c
 }

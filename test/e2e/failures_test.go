@@ -6,12 +6,14 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/slipwayhq/slipway/test/testenv"
 )
 
-func apiValuesSource(repo *gitRepo, dir string, values map[string]any) map[string]any {
+func apiValuesSource(repo *testenv.GitRepo, dir string, values map[string]any) map[string]any {
 	return map[string]any{
 		"CodeRepository": map[string]any{
-			"RepositoryUrl":     repo.dir,
+			"RepositoryUrl":     repo.Dir,
 			"SourceCodeVersion": map[string]any{"Type": "BRANCH", "Value": "main"},
 			"SourceDirectory":   dir,
 			"CodeConfiguration": map[string]any{"ConfigurationSource": "API", "CodeConfigurationValues": values},
@@ -25,8 +27,8 @@ func apiValuesSource(repo *gitRepo, dir string, values map[string]any) map[strin
 func TestFailureReasons(t *testing.T) {
 	s := startServer(t, "--deploy-timeout", "5s")
 	repo := monorepo(t)
-	repo.write("services/bad/apprunner.yaml", "version: 1.0\nruntime: python3\nrun:\n  comand: python3 app.py\n")
-	repo.commit("a bad apprunner.yaml")
+	repo.Write("services/bad/apprunner.yaml", "version: 1.0\nruntime: python3\nrun:\n  comand: python3 app.py\n")
+	repo.Commit("a bad apprunner.yaml")
 
 	missing := ""
 	for _, rt := range [][2]string{{"DOTNET_6", "dotnet"}, {"PHP_81", "php"}, {"RUBY_31", "ruby"}} {
@@ -55,7 +57,7 @@ func TestFailureReasons(t *testing.T) {
 			"Runtime": "PYTHON_3", "BuildCommand": "sleep 30", "StartCommand": "python3 app.py"}),
 			nil, []string{"timed out after 5s", "--deploy-timeout"}},
 		{"bad-yaml", map[string]any{"CodeRepository": map[string]any{
-			"RepositoryUrl":     repo.dir,
+			"RepositoryUrl":     repo.Dir,
 			"SourceCodeVersion": map[string]any{"Type": "BRANCH", "Value": "main"},
 			"SourceDirectory":   "services/bad",
 		}}, nil, []string{"line 4", `"comand"`}},
@@ -63,7 +65,7 @@ func TestFailureReasons(t *testing.T) {
 			"Runtime": missing, "StartCommand": "true"}),
 			nil, []string{missing, "not found"}},
 		{"no-branch", map[string]any{"CodeRepository": map[string]any{
-			"RepositoryUrl":     repo.dir,
+			"RepositoryUrl":     repo.Dir,
 			"SourceCodeVersion": map[string]any{"Type": "BRANCH", "Value": "nope"},
 		}}, nil, []string{`branch "nope"`}},
 	}
@@ -74,17 +76,17 @@ func TestFailureReasons(t *testing.T) {
 		if tc.hc != nil {
 			args = append(args, "--health-check-configuration", mustJSON(t, tc.hc))
 		}
-		out := s.mustAWS(args...)
+		out := s.MustAWS(args...)
 		ops[tc.name] = started{str(out, "Service", "ServiceArn"), out["OperationId"].(string)}
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			o := ops[tc.name]
-			if st := s.waitOperation(o.arn, o.op, 60*time.Second); st != "FAILED" {
+			if st := s.WaitOperation(o.arn, o.op, 60*time.Second); st != "FAILED" {
 				t.Fatalf("operation ended %s, want FAILED", st)
 			}
-			s.waitStatus(o.arn, "CREATE_FAILED", 5*time.Second)
-			logs := s.logs(tc.name, o.op)
+			s.WaitStatus(o.arn, "CREATE_FAILED", 5*time.Second)
+			logs := s.Logs(tc.name, o.op)
 			for _, w := range tc.want {
 				if !strings.Contains(logs, w) {
 					t.Errorf("logs lack %q:\n%s", w, logs)
@@ -95,12 +97,12 @@ func TestFailureReasons(t *testing.T) {
 
 	// UpdateService retries a failed creation.
 	o := ops["build-fails"]
-	out := s.mustAWS("update-service", "--service-arn", o.arn, "--source-configuration", mustJSON(t,
+	out := s.MustAWS("update-service", "--service-arn", o.arn, "--source-configuration", mustJSON(t,
 		apiValuesSource(repo, "services/web", map[string]any{"Runtime": "PYTHON_3", "StartCommand": "python3 app.py"})))
-	if st := s.waitOperation(o.arn, out["OperationId"].(string), 60*time.Second); st != "SUCCEEDED" {
+	if st := s.WaitOperation(o.arn, out["OperationId"].(string), 60*time.Second); st != "SUCCEEDED" {
 		t.Fatalf("update of a CREATE_FAILED service ended %s", st)
 	}
-	s.waitStatus(o.arn, "RUNNING", 5*time.Second)
+	s.WaitStatus(o.arn, "RUNNING", 5*time.Second)
 	expectBody(t, s, str(out, "Service", "ServiceUrl"), "app v1")
 }
 
@@ -112,26 +114,26 @@ func TestUpdateAndRecovery(t *testing.T) {
 	repo := monorepo(t)
 	values := map[string]any{"Runtime": "PYTHON_3", "StartCommand": "python3 app.py",
 		"RuntimeEnvironmentVariables": map[string]any{"APP_NAME": "one"}}
-	out := s.mustAWS("create-service", "--service-name", "upd-svc",
+	out := s.MustAWS("create-service", "--service-name", "upd-svc",
 		"--source-configuration", mustJSON(t, apiValuesSource(repo, "services/web", values)),
 		"--health-check-configuration", mustJSON(t, fastHealth))
 	arn, url := str(out, "Service", "ServiceArn"), str(out, "Service", "ServiceUrl")
-	s.waitStatus(arn, "RUNNING", 60*time.Second)
+	s.WaitStatus(arn, "RUNNING", 60*time.Second)
 	expectBody(t, s, url, "one v1")
 
 	values["RuntimeEnvironmentVariables"] = map[string]any{"APP_NAME": "two"}
-	out = s.mustAWS("update-service", "--service-arn", arn, "--source-configuration", mustJSON(t, apiValuesSource(repo, "services/web", values)))
-	if st := s.waitOperation(arn, out["OperationId"].(string), 60*time.Second); st != "SUCCEEDED" {
+	out = s.MustAWS("update-service", "--service-arn", arn, "--source-configuration", mustJSON(t, apiValuesSource(repo, "services/web", values)))
+	if st := s.WaitOperation(arn, out["OperationId"].(string), 60*time.Second); st != "SUCCEEDED" {
 		t.Fatalf("update ended %s", st)
 	}
 	expectBody(t, s, url, "two v1")
 
 	bad := map[string]any{"Runtime": "PYTHON_3", "StartCommand": "python3 -c 'raise SystemExit(1)'"}
-	out = s.mustAWS("update-service", "--service-arn", arn, "--source-configuration", mustJSON(t, apiValuesSource(repo, "services/web", bad)))
-	if st := s.waitOperation(arn, out["OperationId"].(string), 60*time.Second); st != "ROLLBACK_SUCCEEDED" {
+	out = s.MustAWS("update-service", "--service-arn", arn, "--source-configuration", mustJSON(t, apiValuesSource(repo, "services/web", bad)))
+	if st := s.WaitOperation(arn, out["OperationId"].(string), 60*time.Second); st != "ROLLBACK_SUCCEEDED" {
 		t.Fatalf("broken update ended %s, want ROLLBACK_SUCCEEDED", st)
 	}
-	d := s.waitStatus(arn, "RUNNING", 5*time.Second)
+	d := s.WaitStatus(arn, "RUNNING", 5*time.Second)
 	if cmd := str(d, "Service", "SourceConfiguration", "CodeRepository", "CodeConfiguration", "CodeConfigurationValues", "StartCommand"); cmd != "python3 app.py" {
 		t.Errorf("after a rolled-back update StartCommand = %q, want the old one", cmd)
 	}
@@ -146,7 +148,7 @@ func TestUpdateAndRecovery(t *testing.T) {
 	syscall.Kill(n, syscall.SIGKILL)
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
-		if code, body, err := s.get(url, "/"); err == nil && code == 200 && !strings.Contains(body, "pid="+pid) {
+		if code, body, err := s.Get(url, "/"); err == nil && code == 200 && !strings.Contains(body, "pid="+pid) {
 			return
 		}
 		time.Sleep(100 * time.Millisecond)

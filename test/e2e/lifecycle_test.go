@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/slipwayhq/slipway/test/testenv"
 )
 
 // TestLifecycle walks the foundation's whole story with the aws CLI: create
@@ -17,14 +19,14 @@ func TestLifecycle(t *testing.T) {
 	s := startServer(t)
 	repo := monorepo(t)
 	// The web service's GREETING comes from a secret in the data dir.
-	if err := os.WriteFile(filepath.Join(s.dataDir, "secrets", "greeting"), []byte("from-secret\n"), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(s.DataDir, "secrets", "greeting"), []byte("from-secret\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 
-	api := s.mustAWS("create-service", "--service-name", "api-svc",
+	api := s.MustAWS("create-service", "--service-name", "api-svc",
 		"--source-configuration", mustJSON(t, apiSource(repo)),
 		"--health-check-configuration", mustJSON(t, fastHealth))
-	web := s.mustAWS("create-service", "--service-name", "web-svc",
+	web := s.MustAWS("create-service", "--service-name", "web-svc",
 		"--source-configuration", mustJSON(t, webSource(repo)),
 		"--instance-configuration", `{"Cpu":"0.25 vCPU","Memory":"0.5 GB"}`)
 	apiARN, webARN := str(api, "Service", "ServiceArn"), str(web, "Service", "ServiceArn")
@@ -35,12 +37,12 @@ func TestLifecycle(t *testing.T) {
 		t.Fatal("create-service returned no OperationId")
 	}
 	apiURL := str(api, "Service", "ServiceUrl")
-	if !strings.HasSuffix(apiURL, ".us-east-1.localhost:"+strings.Split(s.router, ":")[1]) || len(strings.Split(apiURL, ".")[0]) != 10 {
+	if !strings.HasSuffix(apiURL, ".us-east-1.localhost:"+strings.Split(s.Router, ":")[1]) || len(strings.Split(apiURL, ".")[0]) != 10 {
 		t.Fatalf("ServiceUrl = %q, want <10 chars>.us-east-1.localhost:<router port>", apiURL)
 	}
 
-	s.waitStatus(apiARN, "RUNNING", 60*time.Second)
-	d := s.waitStatus(webARN, "RUNNING", 60*time.Second)
+	s.WaitStatus(apiARN, "RUNNING", 60*time.Second)
+	d := s.WaitStatus(webARN, "RUNNING", 60*time.Second)
 	webURL := str(d, "Service", "ServiceUrl")
 	if cpu := str(d, "Service", "InstanceConfiguration", "Cpu"); cpu != "256" {
 		t.Errorf("web Cpu = %q, want 256 (0.25 vCPU normalized)", cpu)
@@ -50,23 +52,23 @@ func TestLifecycle(t *testing.T) {
 	}
 	expectBody(t, s, apiURL, "api v1 from-yaml")
 	expectBody(t, s, webURL, "web v1 from-secret")
-	if out := s.logs("web-svc", ""); !strings.Contains(out, "building web") || !strings.Contains(out, "web v1 listening") {
+	if out := s.Logs("web-svc", ""); !strings.Contains(out, "building web") || !strings.Contains(out, "web v1 listening") {
 		t.Errorf("slipway logs web lacks build or app output:\n%s", out)
 	}
-	if out := s.logs("web-svc", ""); strings.Contains(out, "from-secret") {
+	if out := s.Logs("web-svc", ""); strings.Contains(out, "from-secret") {
 		t.Errorf("a secret's value appears in the logs:\n%s", out)
 	}
 
 	// Deploy v2 under load: zero failed requests across the switch.
-	repo.write("services/api/version.txt", "v2\n")
-	repo.commit("api v2")
+	repo.Write("services/api/version.txt", "v2\n")
+	repo.Commit("api v2")
 	ctx, cancel := context.WithCancel(context.Background())
 	l := startLoad(ctx, s, apiURL, "api v1", "api v2")
 	time.Sleep(200 * time.Millisecond)
-	op := s.mustAWS("start-deployment", "--service-arn", apiARN)
+	op := s.MustAWS("start-deployment", "--service-arn", apiARN)
 	opID := op["OperationId"].(string)
-	if st := s.waitOperation(apiARN, opID, 60*time.Second); st != "SUCCEEDED" {
-		t.Fatalf("deployment of v2 ended %s\n%s", st, s.logs("api-svc", opID))
+	if st := s.WaitOperation(apiARN, opID, 60*time.Second); st != "SUCCEEDED" {
+		t.Fatalf("deployment of v2 ended %s\n%s", st, s.Logs("api-svc", opID))
 	}
 	time.Sleep(300 * time.Millisecond)
 	cancel()
@@ -78,13 +80,13 @@ func TestLifecycle(t *testing.T) {
 	expectBody(t, s, apiURL, "api v2")
 
 	// A broken deploy rolls back; v2 keeps serving throughout.
-	repo.write("services/api/version.txt", "broken\n")
-	repo.commit("break api")
+	repo.Write("services/api/version.txt", "broken\n")
+	repo.Commit("break api")
 	ctx, cancel = context.WithCancel(context.Background())
 	l = startLoad(ctx, s, apiURL, "api v2")
-	op = s.mustAWS("start-deployment", "--service-arn", apiARN)
+	op = s.MustAWS("start-deployment", "--service-arn", apiARN)
 	brokenOp := op["OperationId"].(string)
-	if st := s.waitOperation(apiARN, brokenOp, 60*time.Second); st != "ROLLBACK_SUCCEEDED" {
+	if st := s.WaitOperation(apiARN, brokenOp, 60*time.Second); st != "ROLLBACK_SUCCEEDED" {
 		t.Fatalf("broken deployment ended %s, want ROLLBACK_SUCCEEDED", st)
 	}
 	cancel()
@@ -92,9 +94,9 @@ func TestLifecycle(t *testing.T) {
 	if l.failed != 0 {
 		t.Fatalf("during the broken deploy %d of %d requests failed (first: %s)", l.failed, l.total, l.firstFailure)
 	}
-	s.waitStatus(apiARN, "RUNNING", 5*time.Second)
+	s.WaitStatus(apiARN, "RUNNING", 5*time.Second)
 	expectBody(t, s, apiURL, "api v2")
-	opLogs := s.logs("api-svc", brokenOp)
+	opLogs := s.Logs("api-svc", brokenOp)
 	for _, want := range []string{"exited with code 3", "version is broken", "rollback complete"} {
 		if !strings.Contains(opLogs, want) {
 			t.Errorf("slipway logs --operation %s lacks %q:\n%s", brokenOp, want, opLogs)
@@ -102,23 +104,23 @@ func TestLifecycle(t *testing.T) {
 	}
 
 	// Pause: instances stop, the URL says paused.
-	s.mustAWS("pause-service", "--service-arn", apiARN)
-	s.waitStatus(apiARN, "PAUSED", 30*time.Second)
-	code, body, _ := s.get(apiURL, "/")
+	s.MustAWS("pause-service", "--service-arn", apiARN)
+	s.WaitStatus(apiARN, "PAUSED", 30*time.Second)
+	code, body, _ := s.Get(apiURL, "/")
 	if code != 503 || !strings.Contains(strings.ToLower(body), "paused") {
 		t.Fatalf("paused service answered %d %q, want 503 saying paused", code, body)
 	}
-	s.awsError("InvalidStateException", "pause-service", "--service-arn", apiARN)
+	s.AWSFails("InvalidStateException", "pause-service", "--service-arn", apiARN)
 
 	// Resume starts the same build again, without rebuilding.
 	began := time.Now()
-	s.mustAWS("resume-service", "--service-arn", apiARN)
-	s.waitStatus(apiARN, "RUNNING", 30*time.Second)
+	s.MustAWS("resume-service", "--service-arn", apiARN)
+	s.WaitStatus(apiARN, "RUNNING", 30*time.Second)
 	t.Logf("resume took %s (CLI round trips included)", time.Since(began))
 	expectBody(t, s, apiURL, "api v2")
 
 	// Operations, newest first.
-	ops := s.mustAWS("list-operations", "--service-arn", apiARN)["OperationSummaryList"].([]any)
+	ops := s.MustAWS("list-operations", "--service-arn", apiARN)["OperationSummaryList"].([]any)
 	var types []string
 	for _, o := range ops {
 		m := o.(map[string]any)
@@ -130,26 +132,26 @@ func TestLifecycle(t *testing.T) {
 	}
 
 	// Delete frees the URL.
-	s.mustAWS("delete-service", "--service-arn", apiARN)
-	d = s.waitStatus(apiARN, "DELETED", 30*time.Second)
+	s.MustAWS("delete-service", "--service-arn", apiARN)
+	d = s.WaitStatus(apiARN, "DELETED", 30*time.Second)
 	if d["Service"].(map[string]any)["DeletedAt"] == nil {
 		t.Error("deleted service has no DeletedAt")
 	}
-	if code, _, _ := s.get(apiURL, "/"); code != 404 {
+	if code, _, _ := s.Get(apiURL, "/"); code != 404 {
 		t.Fatalf("deleted service's URL answered %d, want 404", code)
 	}
-	list := s.mustAWS("list-services")["ServiceSummaryList"].([]any)
+	list := s.MustAWS("list-services")["ServiceSummaryList"].([]any)
 	if len(list) != 1 || list[0].(map[string]any)["ServiceName"] != "web-svc" {
 		t.Fatalf("list-services after delete = %v, want only web-svc", list)
 	}
-	if entries, _ := filepath.Glob(filepath.Join(s.dataDir, "builds", strings.Split(apiARN, "/")[2], "*")); len(entries) != 0 {
+	if entries, _ := filepath.Glob(filepath.Join(s.DataDir, "builds", strings.Split(apiARN, "/")[2], "*")); len(entries) != 0 {
 		t.Errorf("builds of the deleted service remain: %v", entries)
 	}
 	expectBody(t, s, webURL, "web v1")
 }
 
 // expectBody waits briefly for the service to answer 200 with want.
-func expectBody(t *testing.T, s *server, url, want string) {
+func expectBody(t *testing.T, s *testenv.Server, url, want string) {
 	t.Helper()
 	var (
 		code int
@@ -157,7 +159,7 @@ func expectBody(t *testing.T, s *server, url, want string) {
 		err  error
 	)
 	for range 50 {
-		code, body, err = s.get(url, "/")
+		code, body, err = s.Get(url, "/")
 		if err == nil && code == 200 && strings.Contains(body, want) {
 			return
 		}

@@ -6,13 +6,15 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/slipwayhq/slipway/test/testenv"
 )
 
 var pidRE = regexp.MustCompile(`pid=(\d+)`)
 
-func servedPID(t *testing.T, s *server, url string) string {
+func servedPID(t *testing.T, s *testenv.Server, url string) string {
 	t.Helper()
-	_, body, err := s.get(url, "/")
+	_, body, err := s.Get(url, "/")
 	m := pidRE.FindStringSubmatch(body)
 	if err != nil || m == nil {
 		t.Fatalf("GET %s = %q, %v; want a pid", url, body, err)
@@ -34,22 +36,22 @@ func alive(pid string) bool {
 func TestKillRestart(t *testing.T) {
 	s := startServer(t)
 	repo := monorepo(t)
-	out := s.mustAWS("create-service", "--service-name", "api-svc",
+	out := s.MustAWS("create-service", "--service-name", "api-svc",
 		"--source-configuration", mustJSON(t, apiSource(repo)),
 		"--health-check-configuration", mustJSON(t, fastHealth))
 	arn, url := str(out, "Service", "ServiceArn"), str(out, "Service", "ServiceUrl")
-	s.waitStatus(arn, "RUNNING", 60*time.Second)
+	s.WaitStatus(arn, "RUNNING", 60*time.Second)
 	expectBody(t, s, url, "api v1")
 	pid1 := servedPID(t, s, url)
 
 	// Steady state: a clean stop (SIGTERM), then kill -9: the app lives on
 	// through both, and each restart re-adopts it.
-	for _, stop := range []func(){s.stop, s.kill} {
+	for _, stop := range []func(){s.Stop, s.Kill} {
 		stop()
 		if !alive(pid1) {
 			t.Fatalf("app process %s died with the daemon", pid1)
 		}
-		s.start()
+		s.Restart()
 		expectBody(t, s, url, "api v1")
 		if got := servedPID(t, s, url); got != pid1 {
 			t.Fatalf("after restart the app is pid %s, want the re-adopted %s", got, pid1)
@@ -57,24 +59,24 @@ func TestKillRestart(t *testing.T) {
 	}
 
 	// Mid-deployment: the build of v2 sleeps, the daemon dies during it.
-	repo.write("services/api/version.txt", "v2\n")
-	repo.write("services/api/apprunner.yaml", strings.Replace(apiYAML, `- echo "building api at $(pwd)"`, `- sleep 2`, 1))
-	repo.commit("api v2 with a slow build")
-	opID := s.mustAWS("start-deployment", "--service-arn", arn)["OperationId"].(string)
+	repo.Write("services/api/version.txt", "v2\n")
+	repo.Write("services/api/apprunner.yaml", strings.Replace(apiYAML, `- echo "building api at $(pwd)"`, `- sleep 2`, 1))
+	repo.Commit("api v2 with a slow build")
+	opID := s.MustAWS("start-deployment", "--service-arn", arn)["OperationId"].(string)
 	time.Sleep(1 * time.Second)
-	s.kill()
+	s.Kill()
 	if !alive(pid1) {
 		t.Fatalf("app process %s died with the daemon mid-deploy", pid1)
 	}
-	s.start()
+	s.Restart()
 	// The old version serves as soon as the daemon is back.
 	expectBody(t, s, url, "api v")
-	if st := s.waitOperation(arn, opID, 60*time.Second); st != "SUCCEEDED" {
+	if st := s.WaitOperation(arn, opID, 60*time.Second); st != "SUCCEEDED" {
 		t.Fatalf("interrupted deployment ended %s, want SUCCEEDED after resuming", st)
 	}
-	s.waitStatus(arn, "RUNNING", 5*time.Second)
+	s.WaitStatus(arn, "RUNNING", 5*time.Second)
 	expectBody(t, s, url, "api v2")
-	if logs := s.logs("api-svc", opID); !strings.Contains(logs, "resuming START_DEPLOYMENT after a daemon restart") {
+	if logs := s.Logs("api-svc", opID); !strings.Contains(logs, "resuming START_DEPLOYMENT after a daemon restart") {
 		t.Errorf("operation log does not mention the resume:\n%s", logs)
 	}
 	deadline := time.Now().Add(15 * time.Second)
@@ -84,7 +86,7 @@ func TestKillRestart(t *testing.T) {
 	if alive(pid1) {
 		t.Errorf("old instance %s still runs after v2 took over", pid1)
 	}
-	for _, o := range s.mustAWS("list-services")["ServiceSummaryList"].([]any) {
+	for _, o := range s.MustAWS("list-services")["ServiceSummaryList"].([]any) {
 		if st := o.(map[string]any)["Status"]; st == "OPERATION_IN_PROGRESS" {
 			t.Errorf("service %v still OPERATION_IN_PROGRESS", o)
 		}

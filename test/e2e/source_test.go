@@ -15,7 +15,7 @@ import (
 func TestGitDaemonSource(t *testing.T) {
 	repo := monorepo(t)
 	base := t.TempDir()
-	if out, err := exec.Command("git", "clone", "-q", "--bare", repo.dir, filepath.Join(base, "mono.git")).CombinedOutput(); err != nil {
+	if out, err := exec.Command("git", "clone", "-q", "--bare", repo.Dir, filepath.Join(base, "mono.git")).CombinedOutput(); err != nil {
 		t.Fatalf("git clone --bare: %v\n%s", err, out)
 	}
 	addr := freeAddr(t)
@@ -43,8 +43,8 @@ func TestGitDaemonSource(t *testing.T) {
 
 	// Follow the logs from before the service exists until its app speaks.
 	follow := exec.Command(binary, "logs", "daemon-svc", "-f")
-	follow.Env = append(follow.Environ(), "SLIPWAY_DATA_DIR="+s.dataDir)
-	out := s.mustAWS("create-service", "--service-name", "daemon-svc", "--source-configuration", mustJSON(t, src))
+	follow.Env = append(follow.Environ(), "SLIPWAY_DATA_DIR="+s.DataDir)
+	out := s.MustAWS("create-service", "--service-name", "daemon-svc", "--source-configuration", mustJSON(t, src))
 	stdout, _ := follow.StdoutPipe()
 	if err := follow.Start(); err != nil {
 		t.Fatal(err)
@@ -59,7 +59,7 @@ func TestGitDaemonSource(t *testing.T) {
 		close(lines)
 	}()
 
-	s.waitStatus(str(out, "Service", "ServiceArn"), "RUNNING", 60*time.Second)
+	s.WaitStatus(str(out, "Service", "ServiceArn"), "RUNNING", 60*time.Second)
 	expectBody(t, s, str(out, "Service", "ServiceUrl"), "daemon v1")
 	timeout := time.After(10 * time.Second)
 	for {
