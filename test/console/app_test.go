@@ -1,5 +1,7 @@
 package console
 
+import "github.com/slipwayhq/slipway/test/testenv"
+
 // pyApp is a small Python web app. It answers "<name> <version>" and reads
 // its port from $PORT as App Runner apps do; version "broken" exits at once.
 const pyApp = `import http.server, os, sys
@@ -43,11 +45,11 @@ run:
 `
 
 // monorepo makes a repository with a service in services/api.
-func monorepo(r *gitRepo) {
-	r.write("README.md", "a monorepo\n")
-	r.write("services/api/app.py", pyApp)
-	r.write("services/api/version.txt", "v1\n")
-	r.write("services/api/apprunner.yaml", apiYAML)
-	r.write("services/web/index.html", "not this service\n")
-	r.commit("first version")
+func monorepo(r *testenv.GitRepo) {
+	r.Write("README.md", "a monorepo\n")
+	r.Write("services/api/app.py", pyApp)
+	r.Write("services/api/version.txt", "v1\n")
+	r.Write("services/api/apprunner.yaml", apiYAML)
+	r.Write("services/web/index.html", "not this service\n")
+	r.Commit("first version")
 }

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/slipwayhq/slipway/test/testenv"
 )
 
 // TestConsole drives the console in chromium through a service's life:
@@ -24,11 +26,11 @@ func TestConsole(t *testing.T) {
 	repo := newGitRepo(t)
 	monorepo(repo)
 	b := newBrowser(t)
-	api := "http://" + s.api
+	api := "http://" + s.API
 
 	// Sign in with the key pair `slipway env` prints; the root redirects
 	// to the console, which asks for it.
-	id, secret := s.credentials()
+	id, secret := s.Credentials()
 	b.navigate(api + "/")
 	b.waitFor("the sign-in page", `location.pathname === "/console/signin" && document.querySelector("#access_key_id")`, 10*time.Second)
 	b.screenshot("signin")
@@ -45,7 +47,7 @@ func TestConsole(t *testing.T) {
 	// its apprunner.yaml, with a quick health check.
 	b.navigate(api + "/console/create")
 	b.fill("#name", "console-api")
-	b.fill("#repository_url", "file://"+repo.dir)
+	b.fill("#repository_url", "file://"+repo.Dir)
 	b.fill("#branch", "main")
 	b.fill("#source_directory", "services/api")
 	b.fill("#health_protocol", "HTTP")
@@ -78,7 +80,7 @@ func TestConsole(t *testing.T) {
 
 	// Follow the default domain: *.localhost is loopback in chromium.
 	domain := b.text("#svc-head a.domain")
-	if !strings.HasSuffix(domain, ".localhost:"+strings.Split(s.router, ":")[1]) {
+	if !strings.HasSuffix(domain, ".localhost:"+strings.Split(s.Router, ":")[1]) {
 		t.Fatalf("default domain = %q, want <id>.<region>.localhost:<router port>", domain)
 	}
 	b.click("#svc-head a.domain")
@@ -86,14 +88,14 @@ func TestConsole(t *testing.T) {
 	b.navigate(servicePath)
 
 	// Commit, press Deploy, and see the new entry end in success.
-	repo.write("services/api/version.txt", "v2\n")
-	v2 := repo.commit("second version")
+	repo.Write("services/api/version.txt", "v2\n")
+	v2 := repo.Commit("second version")
 	opID := b.deploy("Deployment started")
 	b.waitFor("the deployment to succeed", fmt.Sprintf(`document.querySelector("#op-%s").dataset.status === "SUCCEEDED"`, opID), 60*time.Second)
 	if got := b.text("#op-" + opID + " code.rev"); got != v2[:12] {
 		t.Errorf("deployment's commit = %q, want %q", got, v2[:12])
 	}
-	if code, body := s.get(domain, "/"); code != 200 || !contains(body, "api v2") {
+	if code, body := get(s, domain, "/"); code != 200 || !contains(body, "api v2") {
 		t.Errorf("after Deploy the app answers %d %q, want api v2", code, body)
 	}
 
@@ -112,8 +114,8 @@ func TestConsole(t *testing.T) {
 	b.waitFor("the update to succeed", fmt.Sprintf(`document.querySelector("#op-%s").dataset.status === "SUCCEEDED"`, updateID), 60*time.Second)
 
 	// A broken commit rolls back, and Activity says why.
-	repo.write("services/api/version.txt", "broken\n")
-	repo.commit("break it")
+	repo.Write("services/api/version.txt", "broken\n")
+	repo.Commit("break it")
 	b.navigate(servicePath)
 	brokenID := b.deploy("Deployment started")
 	b.waitFor("the rollback", fmt.Sprintf(`document.querySelector("#op-%s").dataset.status === "ROLLBACK_SUCCEEDED"`, brokenID), 90*time.Second)
@@ -126,7 +128,7 @@ func TestConsole(t *testing.T) {
 		t.Errorf("the rolled-back deployment does not show the app's last log lines: %q", all)
 	}
 	b.screenshot("activity")
-	if code, body := s.get(domain, "/"); code != 200 || !contains(body, "api v2") {
+	if code, body := get(s, domain, "/"); code != 200 || !contains(body, "api v2") {
 		t.Errorf("after the rollback the app answers %d %q, want api v2", code, body)
 	}
 
@@ -145,13 +147,13 @@ func TestConsole(t *testing.T) {
 	b.waitFor("the pause button enabled", `!document.querySelector("#pause").disabled`, 10*time.Second)
 	b.click("#pause")
 	b.waitFor("Paused", `document.querySelector("#svc-head .status").textContent.trim() === "Paused"`, 30*time.Second)
-	if code, _ := s.get(domain, "/"); code != http.StatusServiceUnavailable {
+	if code, _ := get(s, domain, "/"); code != http.StatusServiceUnavailable {
 		t.Errorf("paused service answers %d, want 503", code)
 	}
 	b.waitFor("the resume button", `document.querySelector("#resume") && !document.querySelector("#resume").disabled`, 10*time.Second)
 	b.click("#resume")
 	b.waitFor("Running again", `document.querySelector("#svc-head .status").textContent.trim() === "Running"`, 30*time.Second)
-	if code, body := s.get(domain, "/"); code != 200 || !contains(body, "api v2") {
+	if code, body := get(s, domain, "/"); code != 200 || !contains(body, "api v2") {
 		t.Errorf("resumed service answers %d %q, want api v2", code, body)
 	}
 
@@ -205,7 +207,7 @@ func TestConsole(t *testing.T) {
 	b.waitFor("Deleted", `document.querySelector("#svc-head .status").textContent.trim() === "Deleted"`, 30*time.Second)
 	b.navigate(api + "/console/")
 	b.waitFor("an empty list", `!document.querySelector("tr[data-service='console-api']")`, 5*time.Second)
-	if code, _ := s.get(domain, "/"); code != http.StatusNotFound {
+	if code, _ := get(s, domain, "/"); code != http.StatusNotFound {
 		t.Errorf("deleted service answers %d, want 404", code)
 	}
 }
@@ -278,9 +280,9 @@ func checkNoSession(t *testing.T, api, serviceID string) {
 
 // checkConsoleURL signs in with a `slipway console-url` link: it works
 // once, and its cookie is HttpOnly and SameSite=Strict.
-func checkConsoleURL(t *testing.T, s *server, api string) {
+func checkConsoleURL(t *testing.T, s *testenv.Server, api string) {
 	t.Helper()
-	link := s.consoleURL()
+	link := consoleURL(t, s)
 	if !strings.HasPrefix(link, api+"/console/signin/link?token=") {
 		t.Fatalf("slipway console-url printed %q", link)
 	}
