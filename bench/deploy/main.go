@@ -14,7 +14,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -70,7 +69,7 @@ func run(n int) error {
 		if err := cmd.Start(); err != nil {
 			return err
 		}
-		waitListening(addr)
+		benchenv.WaitListening(addr)
 		direct = append(direct, time.Since(start))
 		cmd.Process.Kill()
 		cmd.Wait()
@@ -123,29 +122,11 @@ func run(n int) error {
 		}
 		slipway = append(slipway, time.Since(start))
 	}
-	d, s := median(direct), median(slipway)
+	d, s := benchenv.Median(direct), benchenv.Median(slipway)
 	fmt.Printf("trivial Python app, %d deployments, medians:\n", n)
-	fmt.Printf("  direct build+start:              %6.0f ms\n", ms(d))
-	fmt.Printf("  StartDeployment -> SUCCEEDED:    %6.0f ms\n", ms(s))
-	fmt.Printf("  Slipway overhead:                %6.0f ms (goal < 500 ms)\n", ms(s-d))
+	fmt.Printf("  direct build+start:              %6.0f ms\n", benchenv.Ms(d))
+	fmt.Printf("  StartDeployment -> SUCCEEDED:    %6.0f ms\n", benchenv.Ms(s))
+	fmt.Printf("  Slipway overhead:                %6.0f ms (goal < 500 ms)\n", benchenv.Ms(s-d))
 	fmt.Printf("  ratio Slipway/direct:            %6.2f\n", float64(s)/float64(d))
 	return nil
 }
-
-func waitListening(addr string) {
-	for {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			return
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
-func median(d []time.Duration) time.Duration {
-	s := slices.Clone(d)
-	slices.Sort(s)
-	return s[len(s)/2]
-}
-
-func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -22,7 +22,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	goruntime "runtime"
-	"slices"
 	"strings"
 	"time"
 
@@ -143,11 +142,11 @@ func run(n int, host, reg string) error {
 	if err == nil {
 		srv.WaitOp(ctx, arn, aws.ToString(del.OperationId))
 	}
-	d, s := median(direct), median(slipway)
+	d, s := benchenv.Median(direct), benchenv.Median(slipway)
 	fmt.Printf("static Go app image (%.1f MiB), %d deployments of a new digest, medians:\n", float64(len(bin))/(1<<20), n)
-	fmt.Printf("  direct pull + create + start until it answers:  %6.0f ms\n", ms(d))
-	fmt.Printf("  StartDeployment -> SUCCEEDED:                   %6.0f ms\n", ms(s))
-	fmt.Printf("  Slipway overhead:                               %6.0f ms (goal < 1500 ms)\n", ms(s-d))
+	fmt.Printf("  direct pull + create + start until it answers:  %6.0f ms\n", benchenv.Ms(d))
+	fmt.Printf("  StartDeployment -> SUCCEEDED:                   %6.0f ms\n", benchenv.Ms(s))
+	fmt.Printf("  Slipway overhead:                               %6.0f ms (goal < 1500 ms)\n", benchenv.Ms(s-d))
 	fmt.Printf("  ratio Slipway/direct:                           %6.2f\n", float64(s)/float64(d))
 	return nil
 }
@@ -217,11 +216,3 @@ func runDirect(ctx context.Context, cli *client.Client, ref string) (time.Durati
 		time.Sleep(time.Millisecond)
 	}
 }
-
-func median(d []time.Duration) time.Duration {
-	s := slices.Clone(d)
-	slices.Sort(s)
-	return s[len(s)/2]
-}
-
-func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -19,7 +19,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -135,11 +134,11 @@ func run(n int) error {
 			return err
 		}
 	}
-	w, f := median(toOp), median(fetch)
+	w, f := benchenv.Median(toOp), benchenv.Median(fetch)
 	fmt.Printf("GitHub push webhook, %d pushes, medians:\n", n)
-	fmt.Printf("  webhook -> START_DEPLOYMENT visible:  %6.1f ms\n", ms(w))
-	fmt.Printf("  git fetch alone (same repository):    %6.1f ms\n", ms(f))
-	fmt.Printf("  after the fetch:                      %6.1f ms (goal < 100 ms)\n", ms(w-f))
+	fmt.Printf("  webhook -> START_DEPLOYMENT visible:  %6.1f ms\n", benchenv.Ms(w))
+	fmt.Printf("  git fetch alone (same repository):    %6.1f ms\n", benchenv.Ms(f))
+	fmt.Printf("  after the fetch:                      %6.1f ms (goal < 100 ms)\n", benchenv.Ms(w-f))
 	return nil
 }
 
@@ -156,11 +155,3 @@ func count(ctx context.Context, srv *benchenv.Server, arn *string) (int, error) 
 	}
 	return n, nil
 }
-
-func median(d []time.Duration) time.Duration {
-	s := slices.Clone(d)
-	slices.Sort(s)
-	return s[len(s)/2]
-}
-
-func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

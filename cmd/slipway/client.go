@@ -50,8 +50,9 @@ func runEnv(args []string, w io.Writer) error {
 	return nil
 }
 
-// signedGet sends a SigV4-signed GET to the daemon at dataDir.
-func signedGet(ctx context.Context, dataDir, path string, q url.Values) (*http.Response, error) {
+// signedRequest sends a SigV4-signed request without a body to the daemon
+// at dataDir, with the credentials it wrote there.
+func signedRequest(ctx context.Context, dataDir, method, path string, q url.Values) (*http.Response, error) {
 	creds, err := daemon.ReadCredentials(dataDir)
 	if err != nil {
 		return nil, err
@@ -60,7 +61,11 @@ func signedGet(ctx context.Context, dataDir, path string, q url.Values) (*http.R
 	if err != nil {
 		return nil, fmt.Errorf("%w (is 'slipway server --data-dir %s' running?)", err, dataDir)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, ep.API+path+"?"+q.Encode(), nil)
+	target := ep.API + path
+	if len(q) > 0 {
+		target += "?" + q.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, method, target, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -91,7 +96,7 @@ func runLogs(args []string, w io.Writer) error {
 	if *follow {
 		q.Set("follow", "1")
 	}
-	resp, err := signedGet(ctx, *dataDir, api.LogsPath, q)
+	resp, err := signedRequest(ctx, *dataDir, http.MethodGet, api.LogsPath, q)
 	if err != nil {
 		return err
 	}
@@ -122,7 +127,7 @@ func runDeployments(args []string, w io.Writer) error {
 	if len(pos) != 1 {
 		return fmt.Errorf("usage: slipway deployments SERVICE [--json]")
 	}
-	resp, err := signedGet(context.Background(), *dataDir, api.DeploymentsPath, url.Values{"service": {pos[0]}})
+	resp, err := signedRequest(context.Background(), *dataDir, http.MethodGet, api.DeploymentsPath, url.Values{"service": {pos[0]}})
 	if err != nil {
 		return err
 	}

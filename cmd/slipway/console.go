@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -11,11 +9,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
-
 	"github.com/slipwayhq/slipway/internal/console"
-	"github.com/slipwayhq/slipway/internal/daemon"
 )
 
 // runConsoleURL prints a one-time sign-in link to the web console. The
@@ -29,7 +23,7 @@ func runConsoleURL(args []string, w io.Writer) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	resp, err := signedPost(ctx, *dataDir, console.TokenPath)
+	resp, err := signedRequest(ctx, *dataDir, http.MethodPost, console.TokenPath, nil)
 	if err != nil {
 		return err
 	}
@@ -47,28 +41,4 @@ func runConsoleURL(args []string, w io.Writer) error {
 	}
 	_, err = fmt.Fprintln(w, out.URL)
 	return err
-}
-
-// signedPost sends a SigV4-signed POST without a body to the daemon at
-// dataDir.
-func signedPost(ctx context.Context, dataDir, path string) (*http.Response, error) {
-	creds, err := daemon.ReadCredentials(dataDir)
-	if err != nil {
-		return nil, err
-	}
-	ep, err := daemon.ReadEndpoint(dataDir)
-	if err != nil {
-		return nil, fmt.Errorf("%w (is 'slipway server --data-dir %s' running?)", err, dataDir)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ep.API+path, nil)
-	if err != nil {
-		return nil, err
-	}
-	empty := sha256.Sum256(nil)
-	err = v4.NewSigner().SignHTTP(ctx, aws.Credentials{AccessKeyID: creds.AccessKeyID, SecretAccessKey: creds.SecretAccessKey},
-		req, hex.EncodeToString(empty[:]), "apprunner", ep.Region, time.Now())
-	if err != nil {
-		return nil, err
-	}
-	return http.DefaultClient.Do(req)
 }

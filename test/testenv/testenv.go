@@ -401,3 +401,28 @@ func (r *GitRepo) Commit(msg string) string {
 	r.Git("commit", "-q", "-m", msg)
 	return r.Git("rev-parse", "HEAD")
 }
+
+// PyApp is a small Python web app for tests. It serves
+// "<APP_NAME> <version.txt> <GREETING> pid=<pid>" and reads its port from
+// $PORT as App Runner apps do; version "broken" exits at once with code 3.
+const PyApp = `import http.server, os, sys
+here = os.path.dirname(os.path.abspath(__file__))
+version = open(os.path.join(here, "version.txt")).read().strip()
+if version == "broken":
+    print("version is broken, exiting", flush=True)
+    sys.exit(3)
+name = os.environ.get("APP_NAME", "app")
+print(f"{name} {version} listening on {os.environ['PORT']}", flush=True)
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_GET(self):
+        body = f"{name} {version} {os.environ.get('GREETING', '')} pid={os.getpid()}\n".encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *args):
+        pass
+http.server.ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler).serve_forever()
+`

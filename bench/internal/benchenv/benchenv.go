@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -182,3 +183,24 @@ func FreeAddr() string {
 	defer ln.Close()
 	return ln.Addr().String()
 }
+
+// WaitListening waits until something accepts connections at addr.
+func WaitListening(addr string) {
+	for {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// Median returns the median of d.
+func Median(d []time.Duration) time.Duration {
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+// Ms converts d to milliseconds.
+func Ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
