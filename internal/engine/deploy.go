@@ -409,6 +409,12 @@ func (e *Engine) stopInstance(ctx context.Context, in store.Instance) {
 		err = b.Stop(ctx, in.Runtime, e.cfg.StopGrace)
 	}
 	if err != nil {
+		if ctx.Err() != nil {
+			// The daemon is stopping: the instance stays recorded, and the
+			// next start stops it.
+			e.log.Info("instance left for the next start to stop", "instance", in.ID)
+			return
+		}
 		e.log.Error("stop instance", "instance", in.ID, "err", err)
 		return
 	}
