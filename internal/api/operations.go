@@ -30,6 +30,26 @@ type Controller interface {
 	DeleteAutoScalingConfiguration(context.Context, *ar.DeleteAutoScalingConfigurationRequest) (*ar.DeleteAutoScalingConfigurationResponse, error)
 	UpdateDefaultAutoScalingConfiguration(context.Context, *ar.UpdateDefaultAutoScalingConfigurationRequest) (*ar.UpdateDefaultAutoScalingConfigurationResponse, error)
 	ListServicesForAutoScalingConfiguration(context.Context, *ar.ListServicesForAutoScalingConfigurationRequest) (*ar.ListServicesForAutoScalingConfigurationResponse, error)
+
+	CreateConnection(context.Context, *ar.CreateConnectionRequest) (*ar.CreateConnectionResponse, error)
+	ListConnections(context.Context, *ar.ListConnectionsRequest) (*ar.ListConnectionsResponse, error)
+	DeleteConnection(context.Context, *ar.DeleteConnectionRequest) (*ar.DeleteConnectionResponse, error)
+
+	CreateObservabilityConfiguration(context.Context, *ar.CreateObservabilityConfigurationRequest) (*ar.CreateObservabilityConfigurationResponse, error)
+	DescribeObservabilityConfiguration(context.Context, *ar.DescribeObservabilityConfigurationRequest) (*ar.DescribeObservabilityConfigurationResponse, error)
+	ListObservabilityConfigurations(context.Context, *ar.ListObservabilityConfigurationsRequest) (*ar.ListObservabilityConfigurationsResponse, error)
+	DeleteObservabilityConfiguration(context.Context, *ar.DeleteObservabilityConfigurationRequest) (*ar.DeleteObservabilityConfigurationResponse, error)
+
+	CreateVpcConnector(context.Context, *ar.CreateVpcConnectorRequest) (*ar.CreateVpcConnectorResponse, error)
+	DescribeVpcConnector(context.Context, *ar.DescribeVpcConnectorRequest) (*ar.DescribeVpcConnectorResponse, error)
+	ListVpcConnectors(context.Context, *ar.ListVpcConnectorsRequest) (*ar.ListVpcConnectorsResponse, error)
+	DeleteVpcConnector(context.Context, *ar.DeleteVpcConnectorRequest) (*ar.DeleteVpcConnectorResponse, error)
+
+	CreateVpcIngressConnection(context.Context, *ar.CreateVpcIngressConnectionRequest) (*ar.CreateVpcIngressConnectionResponse, error)
+	DescribeVpcIngressConnection(context.Context, *ar.DescribeVpcIngressConnectionRequest) (*ar.DescribeVpcIngressConnectionResponse, error)
+	ListVpcIngressConnections(context.Context, *ar.ListVpcIngressConnectionsRequest) (*ar.ListVpcIngressConnectionsResponse, error)
+	UpdateVpcIngressConnection(context.Context, *ar.UpdateVpcIngressConnectionRequest) (*ar.UpdateVpcIngressConnectionResponse, error)
+	DeleteVpcIngressConnection(context.Context, *ar.DeleteVpcIngressConnectionRequest) (*ar.DeleteVpcIngressConnectionResponse, error)
 }
 
 func operations(c Controller) map[string]handler {
@@ -54,6 +74,26 @@ func operations(c Controller) map[string]handler {
 		"DeleteAutoScalingConfiguration":          op(c.DeleteAutoScalingConfiguration),
 		"UpdateDefaultAutoScalingConfiguration":   op(c.UpdateDefaultAutoScalingConfiguration),
 		"ListServicesForAutoScalingConfiguration": op(c.ListServicesForAutoScalingConfiguration),
+
+		"CreateConnection": op(c.CreateConnection),
+		"ListConnections":  op(c.ListConnections),
+		"DeleteConnection": op(c.DeleteConnection),
+
+		"CreateObservabilityConfiguration":   op(c.CreateObservabilityConfiguration),
+		"DescribeObservabilityConfiguration": op(c.DescribeObservabilityConfiguration),
+		"ListObservabilityConfigurations":    op(c.ListObservabilityConfigurations),
+		"DeleteObservabilityConfiguration":   op(c.DeleteObservabilityConfiguration),
+
+		"CreateVpcConnector":   op(c.CreateVpcConnector),
+		"DescribeVpcConnector": op(c.DescribeVpcConnector),
+		"ListVpcConnectors":    op(c.ListVpcConnectors),
+		"DeleteVpcConnector":   op(c.DeleteVpcConnector),
+
+		"CreateVpcIngressConnection":   op(c.CreateVpcIngressConnection),
+		"DescribeVpcIngressConnection": op(c.DescribeVpcIngressConnection),
+		"ListVpcIngressConnections":    op(c.ListVpcIngressConnections),
+		"UpdateVpcIngressConnection":   op(c.UpdateVpcIngressConnection),
+		"DeleteVpcIngressConnection":   op(c.DeleteVpcIngressConnection),
 	}
 	// Operations of the model that Slipway does not serve yet answer with a
 	// clear error rather than UnknownOperationException: the client is right

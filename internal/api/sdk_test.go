@@ -150,7 +150,9 @@ func TestSDKErrors(t *testing.T) {
 		{
 			name: "unsupported operation", err: nil,
 			call: func(c *apprunner.Client) error {
-				_, err := c.ListConnections(context.Background(), &apprunner.ListConnectionsInput{})
+				_, err := c.DescribeCustomDomains(context.Background(), &apprunner.DescribeCustomDomainsInput{
+					ServiceArn: aws.String("arn:aws:apprunner:us-east-1:123456789012:service/web/0123456789abcdef0123456789abcdef"),
+				})
 				return err
 			},
 			check:    func(err error) bool { var e *types.InvalidRequestException; return errors.As(err, &e) },

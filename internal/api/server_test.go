@@ -262,9 +262,9 @@ func TestServeHTTPErrors(t *testing.T) {
 			wantStatus: 400, wantCode: "SerializationException", wantNoCalls: true},
 		{name: "unknown operation", op: "FlyToTheMoon", body: `{}`,
 			wantStatus: 400, wantCode: "UnknownOperationException", wantMsg: "FlyToTheMoon", wantNoCalls: true},
-		{name: "modeled operation Slipway does not serve", op: "CreateConnection",
-			body:       `{"ConnectionName":"my-conn","ProviderType":"GITHUB"}`,
-			wantStatus: 400, wantCode: "InvalidRequestException", wantMsg: "does not support CreateConnection", wantNoCalls: true},
+		{name: "modeled operation Slipway does not serve", op: "DescribeCustomDomains",
+			body:       `{"ServiceArn":"arn:aws:apprunner:us-east-1:123456789012:service/web/0123456789abcdef0123456789abcdef"}`,
+			wantStatus: 400, wantCode: "InvalidRequestException", wantMsg: "does not support DescribeCustomDomains", wantNoCalls: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -53,6 +53,9 @@ func (c *Control) CreateService(ctx context.Context, in *ar.CreateServiceRequest
 			return err
 		}
 		svc.Config.AutoScalingConfigurationArn = asc.ARN
+		if err := resolveServiceRefs(tx, &svc.Config, true, true); err != nil {
+			return err
+		}
 		for {
 			svc.Host = c.newHost()
 			if _, err := tx.ServiceByHost(svc.Host); errors.Is(err, store.ErrNotFound) {
@@ -175,6 +178,12 @@ func (c *Control) UpdateService(ctx context.Context, in *ar.UpdateServiceRequest
 		if err := checkConfig(&cfg); err != nil {
 			return err
 		}
+		// Only what the request changes is checked: a configuration kept
+		// as it was stays valid, and services created before Slipway kept
+		// these resources may name ones it never saw.
+		if err := resolveServiceRefs(tx, &cfg, in.ObservabilityConfiguration != nil, in.NetworkConfiguration != nil); err != nil {
+			return err
+		}
 		if in.AutoScalingConfigurationArn != nil {
 			asc, err := resolveServiceASC(tx, *in.AutoScalingConfigurationArn)
 			if err != nil {
@@ -224,6 +233,11 @@ func (c *Control) transition(ctx context.Context, arn, typ string, from ...strin
 		}
 		if !allowed {
 			return ar.InvalidState("can't %s service %s: its status is %s (needs %s)", verb(typ), svc.Name, svc.Status, orList(from))
+		}
+		if typ == ar.OperationTypeDeleteService {
+			if err := refuseVpcIngress(tx, svc); err != nil {
+				return err
+			}
 		}
 		op = c.newOperation(ctx, svc.ARN, typ, nil)
 		if err := c.beginLocked(tx, &svc, op); err != nil {

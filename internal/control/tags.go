@@ -3,29 +3,53 @@ package control
 import (
 	"context"
 	"errors"
-	"strings"
 
 	ar "github.com/slipwayhq/slipway/internal/apprunner"
 	"github.com/slipwayhq/slipway/internal/store"
 )
 
-// taggable checks that arn names a live resource Slipway keeps.
+// taggable checks that arn names a live resource Slipway keeps. Resources
+// that were deleted but are still described (inactive revisions, deleted
+// connections) answer InvalidStateException.
 func taggable(tx *store.Tx, arn string) error {
-	switch {
-	case strings.Contains(arn, ":service/"):
+	notFound := ar.NotFound("Resource not found: %s", arn)
+	a, err := ar.ParseARN(arn)
+	if err != nil {
+		return notFound
+	}
+	var (
+		what, status string
+		live         bool
+	)
+	switch a.ResourceType() {
+	case ar.ResourceService:
 		_, err := service(tx, arn)
 		return err
-	case strings.Contains(arn, ":"+ascResourcePrefix):
-		a, err := tx.AutoScalingConfiguration(arn)
-		if errors.Is(err, store.ErrNotFound) {
-			return ar.NotFound("Resource not found: %s", arn)
-		}
-		if err == nil && a.Status != ar.AutoScalingConfigurationStatusActive {
-			return ar.InvalidState("auto scaling configuration %s is %s", arn, a.Status)
-		}
-		return err
+	case ar.ResourceAutoScalingConfiguration:
+		r, e := tx.AutoScalingConfiguration(arn)
+		what, status, live, err = "auto scaling configuration", r.Status, r.Status == ar.AutoScalingConfigurationStatusActive, e
+	case ar.ResourceObservabilityConfiguration:
+		r, e := tx.ObservabilityConfiguration(arn)
+		what, status, live, err = "observability configuration", r.Status, r.Status == ar.ObservabilityConfigurationStatusActive, e
+	case ar.ResourceConnection:
+		r, e := tx.Connection(arn)
+		what, status, live, err = "connection", r.Status, r.Status != ar.ConnectionStatusDeleted, e
+	case ar.ResourceVpcConnector:
+		r, e := tx.VpcConnector(arn)
+		what, status, live, err = "VPC connector", r.Status, r.Status == ar.VpcConnectorStatusActive, e
+	case ar.ResourceVpcIngressConnection:
+		r, e := tx.VpcIngressConnection(arn)
+		what, status, live, err = "VPC ingress connection", r.Status, r.Status != ar.VpcIngressConnectionStatusDeleted, e
+	default:
+		return notFound
 	}
-	return ar.NotFound("Resource not found: %s", arn)
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound
+	}
+	if err == nil && !live {
+		return ar.InvalidState("%s %s is %s", what, arn, status)
+	}
+	return err
 }
 
 // TagResource adds or replaces tags.

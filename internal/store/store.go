@@ -114,6 +114,48 @@ CREATE TABLE IF NOT EXISTS builds (
 	artifact    TEXT NOT NULL,
 	created_at  INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS connections (
+	arn           TEXT PRIMARY KEY,
+	name          TEXT NOT NULL,
+	provider_type TEXT NOT NULL,
+	status        TEXT NOT NULL,
+	created_at    INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS connections_name ON connections(name);
+CREATE TABLE IF NOT EXISTS observability_configurations (
+	arn          TEXT PRIMARY KEY,
+	name         TEXT NOT NULL,
+	revision     INTEGER NOT NULL,
+	latest       INTEGER NOT NULL,
+	status       TEXT NOT NULL,
+	trace_vendor TEXT NOT NULL DEFAULT '',
+	created_at   INTEGER NOT NULL,
+	deleted_at   INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS observability_name ON observability_configurations(name, revision);
+CREATE TABLE IF NOT EXISTS vpc_connectors (
+	arn             TEXT PRIMARY KEY,
+	name            TEXT NOT NULL,
+	revision        INTEGER NOT NULL,
+	status          TEXT NOT NULL,
+	subnets         TEXT NOT NULL,
+	security_groups TEXT NOT NULL,
+	created_at      INTEGER NOT NULL,
+	deleted_at      INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS vpc_connectors_name ON vpc_connectors(name, revision);
+CREATE TABLE IF NOT EXISTS vpc_ingress_connections (
+	arn             TEXT PRIMARY KEY,
+	name            TEXT NOT NULL,
+	service_arn     TEXT NOT NULL,
+	status          TEXT NOT NULL,
+	domain_name     TEXT NOT NULL,
+	vpc_id          TEXT NOT NULL,
+	vpc_endpoint_id TEXT NOT NULL,
+	created_at      INTEGER NOT NULL,
+	deleted_at      INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS vpc_ingress_service ON vpc_ingress_connections(service_arn);
 `
 
 // Open opens (creating if needed) the database at path.
