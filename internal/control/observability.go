@@ -244,18 +244,3 @@ func (c *Control) DeleteObservabilityConfiguration(ctx context.Context, in *ar.D
 	}
 	return &ar.DeleteObservabilityConfigurationResponse{ObservabilityConfiguration: &out}, nil
 }
-
-// resolveServiceRefs checks the resources a service configuration refers
-// to: its observability configuration and, when network is set, its VPC
-// connector.
-func resolveServiceRefs(tx *store.Tx, cfg *store.Config, observability, network bool) error {
-	if observability {
-		if err := resolveServiceObservability(tx, cfg.Observability); err != nil {
-			return err
-		}
-	}
-	if network {
-		return resolveServiceVpcConnector(tx, cfg.Network)
-	}
-	return nil
-}

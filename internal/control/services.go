@@ -324,3 +324,18 @@ func (c *Control) ListOperations(ctx context.Context, in *ar.ListOperationsReque
 	}
 	return out, nil
 }
+
+// resolveServiceRefs checks the resources a service configuration refers
+// to, which must exist and be active: its observability configuration when
+// observability is set, its VPC connector when network is.
+func resolveServiceRefs(tx *store.Tx, cfg *store.Config, observability, network bool) error {
+	if observability {
+		if err := resolveServiceObservability(tx, cfg.Observability); err != nil {
+			return err
+		}
+	}
+	if network {
+		return resolveServiceVpcConnector(tx, cfg.Network)
+	}
+	return nil
+}

@@ -12,10 +12,6 @@ import (
 // account and region.
 const maxVpcConnectors = 10
 
-// Slipway runs apps on this machine's network, so a VPC connector changes
-// nothing about how they reach the outside: it is kept, checked and shown,
-// for clients that configure VPC egress.
-
 func vpcConnectorDescription(v store.VpcConnector) ar.VpcConnector {
 	return ar.VpcConnector{
 		VpcConnectorName:     ptr(v.Name),
@@ -62,6 +58,10 @@ func resolveServiceVpcConnector(tx *store.Tx, n *ar.NetworkConfiguration) error 
 
 // CreateVpcConnector creates a VPC connector. App Runner supports one
 // revision per name: a name is free again once its connector is deleted.
+//
+// Slipway runs apps on this machine's network, so a VPC connector changes
+// nothing about how they reach the outside: it is kept, checked and shown
+// for clients that configure VPC egress.
 func (c *Control) CreateVpcConnector(ctx context.Context, in *ar.CreateVpcConnectorRequest) (*ar.CreateVpcConnectorResponse, error) {
 	if len(in.Subnets) == 0 {
 		return nil, ar.InvalidRequest("Subnets must list at least one subnet")

@@ -12,11 +12,6 @@ import (
 // deleted, per account and region.
 const maxVpcIngressConnections = 10
 
-// A VPC ingress connection makes a service reachable from a VPC endpoint.
-// Slipway's router serves every service on this machine already, so the
-// connection is kept and shown, AVAILABLE at once, for clients that manage
-// private services.
-
 func (c *Control) vpcIngressDescription(v store.VpcIngressConnection) ar.VpcIngressConnection {
 	return ar.VpcIngressConnection{
 		VpcIngressConnectionArn:  ptr(v.ARN),
@@ -60,6 +55,9 @@ func vpcIngressChangeable(status string, del bool) bool {
 }
 
 // CreateVpcIngressConnection connects a service to a VPC endpoint.
+// Slipway's router serves every service on this machine already, so the
+// connection is kept and shown, AVAILABLE at once, for clients that manage
+// private services.
 func (c *Control) CreateVpcIngressConnection(ctx context.Context, in *ar.CreateVpcIngressConnectionRequest) (*ar.CreateVpcIngressConnectionResponse, error) {
 	if err := checkIngressVpc(in.IngressVpcConfiguration); err != nil {
 		return nil, err
