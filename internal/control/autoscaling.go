@@ -261,9 +261,6 @@ func (c *Control) ListAutoScalingConfigurations(ctx context.Context, in *ar.List
 	if err != nil {
 		return nil, err
 	}
-	if page == nil {
-		page = []ar.AutoScalingConfigurationSummary{}
-	}
 	return &ar.ListAutoScalingConfigurationsResponse{AutoScalingConfigurationSummaryList: page, NextToken: next}, nil
 }
 
@@ -375,9 +372,6 @@ func (c *Control) ListServicesForAutoScalingConfiguration(ctx context.Context, i
 	page, next, err := paginate(arns, in.NextToken, in.MaxResults)
 	if err != nil {
 		return nil, err
-	}
-	if page == nil {
-		page = []string{}
 	}
 	return &ar.ListServicesForAutoScalingConfigurationResponse{ServiceArnList: page, NextToken: next}, nil
 }

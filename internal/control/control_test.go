@@ -868,3 +868,14 @@ func TestOperationTrigger(t *testing.T) {
 		}
 	}
 }
+
+// TestPaginateEmptyIsNotNil checks that an empty page serializes as [],
+// as the model's required list members must.
+func TestPaginateEmptyIsNotNil(t *testing.T) {
+	for _, items := range [][]string{nil, {}} {
+		page, next, err := paginate(items, nil, nil)
+		if err != nil || page == nil || next != nil {
+			t.Errorf("paginate(%#v) = %#v, %v, %v; want a non-nil empty page and no token", items, page, next, err)
+		}
+	}
+}

@@ -195,9 +195,6 @@ func (c *Control) ListObservabilityConfigurations(ctx context.Context, in *ar.Li
 	if err != nil {
 		return nil, err
 	}
-	if page == nil {
-		page = []ar.ObservabilityConfigurationSummary{}
-	}
 	return &ar.ListObservabilityConfigurationsResponse{ObservabilityConfigurationSummaryList: page, NextToken: next}, nil
 }
 

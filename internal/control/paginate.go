@@ -7,9 +7,10 @@ import (
 	ar "github.com/slipwayhq/slipway/internal/apprunner"
 )
 
-// paginate returns the page of items that token and max select, and the
-// token of the next page (nil on the last page, which ends SDK paginators).
-// Tokens are opaque offsets into a stable order.
+// paginate returns the page of items that token and max select, never nil
+// (list members the model requires must serialize as []), and the token of
+// the next page (nil on the last page, which ends SDK paginators). Tokens
+// are opaque offsets into a stable order.
 func paginate[T any](items []T, token *string, max *int64) ([]T, *string, error) {
 	start := 0
 	if token != nil && *token != "" {
@@ -27,6 +28,9 @@ func paginate[T any](items []T, token *string, max *int64) ([]T, *string, error)
 	var next *string
 	if end < len(items) {
 		next = ptr(base64.RawURLEncoding.EncodeToString([]byte(strconv.Itoa(end))))
+	}
+	if start == end {
+		return []T{}, next, nil
 	}
 	return items[start:end], next, nil
 }

@@ -140,9 +140,6 @@ func (c *Control) ListVpcConnectors(ctx context.Context, in *ar.ListVpcConnector
 	if err != nil {
 		return nil, err
 	}
-	if page == nil {
-		page = []ar.VpcConnector{}
-	}
 	return &ar.ListVpcConnectorsResponse{VpcConnectors: page, NextToken: next}, nil
 }
 

@@ -154,9 +154,6 @@ func (c *Control) ListVpcIngressConnections(ctx context.Context, in *ar.ListVpcI
 	if err != nil {
 		return nil, err
 	}
-	if page == nil {
-		page = []ar.VpcIngressConnectionSummary{}
-	}
 	return &ar.ListVpcIngressConnectionsResponse{VpcIngressConnectionSummaryList: page, NextToken: next}, nil
 }
 
