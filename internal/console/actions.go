@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
@@ -55,13 +56,19 @@ func servicePath(id, tab string) string {
 	return p
 }
 
+// call validates in as the API does, so the console shows the API's
+// messages, and runs op on the control plane with the console as trigger.
+func call[I interface{ Validate(string) error }, O any](ctx context.Context, in I, op func(context.Context, I) (O, error)) (O, error) {
+	if err := in.Validate(""); err != nil {
+		var zero O
+		return zero, err
+	}
+	return op(control.WithTrigger(ctx, "console"), in)
+}
+
 func (c *Console) deploy(w http.ResponseWriter, r *http.Request) {
 	c.serviceAction(w, r, "overview", func(svc store.Service) (string, error) {
-		in := &ar.StartDeploymentRequest{ServiceArn: svc.ARN}
-		if err := in.Validate(""); err != nil {
-			return "", err
-		}
-		out, err := c.ctl.StartDeployment(control.WithTrigger(r.Context(), "console"), in)
+		out, err := call(r.Context(), &ar.StartDeploymentRequest{ServiceArn: svc.ARN}, c.ctl.StartDeployment)
 		if err != nil {
 			return "", err
 		}
@@ -71,11 +78,7 @@ func (c *Console) deploy(w http.ResponseWriter, r *http.Request) {
 
 func (c *Console) pause(w http.ResponseWriter, r *http.Request) {
 	c.serviceAction(w, r, "overview", func(svc store.Service) (string, error) {
-		in := &ar.PauseServiceRequest{ServiceArn: svc.ARN}
-		if err := in.Validate(""); err != nil {
-			return "", err
-		}
-		out, err := c.ctl.PauseService(control.WithTrigger(r.Context(), "console"), in)
+		out, err := call(r.Context(), &ar.PauseServiceRequest{ServiceArn: svc.ARN}, c.ctl.PauseService)
 		if err != nil {
 			return "", err
 		}
@@ -85,11 +88,7 @@ func (c *Console) pause(w http.ResponseWriter, r *http.Request) {
 
 func (c *Console) resume(w http.ResponseWriter, r *http.Request) {
 	c.serviceAction(w, r, "overview", func(svc store.Service) (string, error) {
-		in := &ar.ResumeServiceRequest{ServiceArn: svc.ARN}
-		if err := in.Validate(""); err != nil {
-			return "", err
-		}
-		out, err := c.ctl.ResumeService(control.WithTrigger(r.Context(), "console"), in)
+		out, err := call(r.Context(), &ar.ResumeServiceRequest{ServiceArn: svc.ARN}, c.ctl.ResumeService)
 		if err != nil {
 			return "", err
 		}
@@ -104,11 +103,7 @@ func (c *Console) deleteService(w http.ResponseWriter, r *http.Request) {
 		if strings.TrimSpace(r.PostFormValue("confirm")) != svc.Name {
 			return "", ar.InvalidRequest("To delete the service, type its name, %s, into the confirmation box.", svc.Name)
 		}
-		in := &ar.DeleteServiceRequest{ServiceArn: svc.ARN}
-		if err := in.Validate(""); err != nil {
-			return "", err
-		}
-		out, err := c.ctl.DeleteService(control.WithTrigger(r.Context(), "console"), in)
+		out, err := call(r.Context(), &ar.DeleteServiceRequest{ServiceArn: svc.ARN}, c.ctl.DeleteService)
 		if err != nil {
 			return "", err
 		}
@@ -119,12 +114,9 @@ func (c *Console) deleteService(w http.ResponseWriter, r *http.Request) {
 func (c *Console) create(w http.ResponseWriter, r *http.Request) {
 	f := parseServiceForm(r, "")
 	in, err := f.createRequest()
-	if err == nil {
-		err = in.Validate("")
-	}
 	var out *ar.CreateServiceResponse
 	if err == nil {
-		out, err = c.ctl.CreateService(control.WithTrigger(r.Context(), "console"), in)
+		out, err = call(r.Context(), in, c.ctl.CreateService)
 	}
 	if err != nil {
 		status, msg := c.errorMessage(err)
@@ -155,12 +147,9 @@ func (c *Console) updateConfig(w http.ResponseWriter, r *http.Request) {
 		f.RepositoryURL = cur.RepositoryURL
 	}
 	in, err := f.updateRequest(svc)
-	if err == nil {
-		err = in.Validate("")
-	}
 	var out *ar.UpdateServiceResponse
 	if err == nil {
-		out, err = c.ctl.UpdateService(control.WithTrigger(r.Context(), "console"), in)
+		out, err = call(r.Context(), in, c.ctl.UpdateService)
 	}
 	if err != nil {
 		status, msg := c.errorMessage(err)
