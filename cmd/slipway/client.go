@@ -78,6 +78,24 @@ func signedRequest(ctx context.Context, dataDir, method, path string, q url.Valu
 	return http.DefaultClient.Do(req)
 }
 
+// signedCall is signedRequest for a short answer: it returns the body of a
+// 200 response, or an error with the daemon's message.
+func signedCall(ctx context.Context, dataDir, method, path string, q url.Values) ([]byte, error) {
+	resp, err := signedRequest(ctx, dataDir, method, path, q)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("%s: %s", resp.Status, b)
+	}
+	return b, nil
+}
+
 func runLogs(args []string, w io.Writer) error {
 	fs := flag.NewFlagSet("logs", flag.ContinueOnError)
 	dataDir := fs.String("data-dir", defaultDataDir(), "state directory of the server")
@@ -127,17 +145,9 @@ func runDeployments(args []string, w io.Writer) error {
 	if len(pos) != 1 {
 		return fmt.Errorf("usage: slipway deployments SERVICE [--json]")
 	}
-	resp, err := signedRequest(context.Background(), *dataDir, http.MethodGet, api.DeploymentsPath, url.Values{"service": {pos[0]}})
+	b, err := signedCall(context.Background(), *dataDir, http.MethodGet, api.DeploymentsPath, url.Values{"service": {pos[0]}})
 	if err != nil {
 		return err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s: %s", resp.Status, b)
 	}
 	if *asJSON {
 		_, err := w.Write(b)

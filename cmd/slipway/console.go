@@ -23,17 +23,9 @@ func runConsoleURL(args []string, w io.Writer) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	resp, err := signedRequest(ctx, *dataDir, http.MethodPost, console.TokenPath, nil)
+	b, err := signedCall(ctx, *dataDir, http.MethodPost, console.TokenPath, nil)
 	if err != nil {
 		return err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s: %s", resp.Status, b)
 	}
 	var out console.TokenResponse
 	if err := json.Unmarshal(b, &out); err != nil {

@@ -41,21 +41,14 @@ func DecideImage(status, deployed, digest, tag string) Decision {
 
 // imageServices lists image services with automatic deployments on.
 func (w *Watcher) imageServices(ctx context.Context) ([]store.Service, error) {
-	var svcs []store.Service
-	if err := w.store.View(ctx, func(tx *store.Tx) (err error) {
-		svcs, err = tx.Services(false)
-		return err
-	}); err != nil {
-		return nil, err
-	}
+	svcs, err := w.autoServices(ctx)
 	var out []store.Service
 	for _, s := range svcs {
-		src := s.Config.Source
-		if src != nil && src.ImageRepository != nil && src.AutoDeploymentsEnabled != nil && *src.AutoDeploymentsEnabled {
+		if s.Config.Source.ImageRepository != nil {
 			out = append(out, s)
 		}
 	}
-	return out, nil
+	return out, err
 }
 
 // pollImages resolves each followed tag once and decides for every service

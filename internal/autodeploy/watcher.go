@@ -112,8 +112,8 @@ type watched struct {
 	dir    string
 }
 
-// services lists services with automatic deployments on, by repository.
-func (w *Watcher) services(ctx context.Context) (map[string][]watched, error) {
+// autoServices lists the live services with automatic deployments on.
+func (w *Watcher) autoServices(ctx context.Context) ([]store.Service, error) {
 	var svcs []store.Service
 	if err := w.store.View(ctx, func(tx *store.Tx) (err error) {
 		svcs, err = tx.Services(false)
@@ -121,13 +121,28 @@ func (w *Watcher) services(ctx context.Context) (map[string][]watched, error) {
 	}); err != nil {
 		return nil, err
 	}
+	var out []store.Service
+	for _, s := range svcs {
+		if src := s.Config.Source; src != nil && src.AutoDeploymentsEnabled != nil && *src.AutoDeploymentsEnabled {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+// services lists code services with automatic deployments on, by
+// repository.
+func (w *Watcher) services(ctx context.Context) (map[string][]watched, error) {
+	svcs, err := w.autoServices(ctx)
+	if err != nil {
+		return nil, err
+	}
 	out := map[string][]watched{}
 	for _, s := range svcs {
-		src := s.Config.Source
-		if src == nil || src.CodeRepository == nil || src.AutoDeploymentsEnabled == nil || !*src.AutoDeploymentsEnabled {
+		code := s.Config.Source.CodeRepository
+		if code == nil {
 			continue
 		}
-		code := src.CodeRepository
 		dir := ""
 		if code.SourceDirectory != nil {
 			dir, _ = ar.CleanSourceDirectory(*code.SourceDirectory)
