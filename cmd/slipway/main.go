@@ -92,6 +92,7 @@ func runServer(args []string) error {
 	fs.DurationVar(&cfg.GitPollInterval, "git-poll-interval", 30*time.Second, "how often branches of services with automatic deployments are polled (0: webhooks only)")
 	fs.StringVar(&cfg.Runtime, "runtime", daemon.RuntimeProcess, "runtime of code repositories: process, docker or auto (docker when an engine answers); images always run on Docker")
 	fs.StringVar(&cfg.DockerHost, "docker-host", "", "Docker Engine address (default: $DOCKER_HOST, else the default socket)")
+	fs.StringVar(&cfg.InstanceNetwork, "instance-network", daemon.NetworkAuto, "instances' network: namespace (each its own, on its configured port), host (the host's, each on a free port in $PORT) or auto (namespace where it can be made)")
 	cfg.RuntimeImages = map[string]string{}
 	fs.Func("runtime-image", "`RUNTIME=IMAGE` base image of a managed runtime on the docker runtime (repeatable), e.g. PYTHON_3=python:3.11-slim", func(v string) error {
 		k, img, ok := strings.Cut(v, "=")

@@ -49,6 +49,8 @@ type Config struct {
 	// RuntimeImages overrides the base images of managed runtimes on the
 	// docker runtime (PYTHON_3 → python:3.8-slim, ...).
 	RuntimeImages map[string]string
+	// InstanceNetwork is NetworkNamespace, NetworkHost or NetworkAuto.
+	InstanceNetwork string
 }
 
 // Run starts Slipway and serves until ctx ends. Stopping leaves app
@@ -87,7 +89,11 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	routerPort := routerLn.Addr().(*net.TCPAddr).Port
 
 	rt := router.New(router.Config{RequestTimeout: cfg.RequestTimeout}, log)
-	backend, dock, err := backends(cfg, log)
+	network, err := instanceNetwork(cfg.InstanceNetwork, apiLn.Addr(), log)
+	if err != nil {
+		return err
+	}
+	backend, dock, err := backends(cfg, network, log)
 	if err != nil {
 		return err
 	}
@@ -170,7 +176,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		eng.Run(ctx)
 	}()
 	log.Info("slipway started", "api", ep.API, "router", ep.Router, "region", cfg.Region,
-		"runtime", backend.Name(), "docker", dock != nil,
+		"runtime", backend.Name(), "docker", dock != nil, "instance_network", networkName(network),
 		"data", cfg.DataDir, "service_url_suffix", "."+cfg.Region+"."+cfg.Domain+":"+strconv.Itoa(routerPort))
 
 	var runErr error

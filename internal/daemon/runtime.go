@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"path/filepath"
 
+	"github.com/slipwayhq/slipway/internal/netns"
 	"github.com/slipwayhq/slipway/internal/runtime"
 	"github.com/slipwayhq/slipway/internal/runtime/docker"
 	"github.com/slipwayhq/slipway/internal/runtime/process"
@@ -23,9 +25,10 @@ const (
 // backends chooses the backend that builds and runs code repositories and
 // the Docker backend, which runs images and Dockerfile builds whatever
 // --runtime says, when an engine answers (nil otherwise).
-func backends(cfg Config, log *slog.Logger) (runtime.Backend, *docker.Backend, error) {
-	proc := process.New(process.Config{Dir: filepath.Join(cfg.DataDir, "run"), ShimPath: cfg.ShimPath}, log)
+func backends(cfg Config, network *netns.Config, log *slog.Logger) (runtime.Backend, *docker.Backend, error) {
+	proc := process.New(process.Config{Dir: filepath.Join(cfg.DataDir, "run"), ShimPath: cfg.ShimPath, Network: network}, log)
 	dock, err := docker.New(docker.Config{
+		Network:       network,
 		Host: cfg.DockerHost,
 		// Several daemons may share one engine: each lists and adopts only
 		// its own containers.
@@ -76,4 +79,45 @@ func (r imageResolver) Resolve(ctx context.Context, ref string, public bool) (st
 		access = image.Public
 	}
 	return r.reg.Resolve(ctx, ref, access)
+}
+
+// Instance network choices (--instance-network).
+const (
+	NetworkNamespace = "namespace" // each instance its own namespace and port
+	NetworkHost      = "host"      // the host's network, a free port each
+	NetworkAuto      = "auto"      // namespace where it can be made, else host
+)
+
+// instanceNetwork decides how instances are networked. With namespaces,
+// instances may not connect to the API listener (api) around the router.
+// When auto finds namespaces impossible it says so once, here.
+func instanceNetwork(mode string, api net.Addr, log *slog.Logger) (*netns.Config, error) {
+	switch mode {
+	case NetworkHost:
+		return nil, nil
+	case NetworkNamespace, NetworkAuto, "":
+	default:
+		return nil, fmt.Errorf("--instance-network must be namespace, host or auto, not %q", mode)
+	}
+	if err := netns.Available(""); err != nil {
+		if mode == NetworkNamespace {
+			return nil, fmt.Errorf("--instance-network namespace: %w", err)
+		}
+		log.Warn("instances cannot have network namespaces of their own here, so they share the host's network: "+
+			"each gets a free port in $PORT (not its configured port), and instances can reach each other and the API directly",
+			"reason", err)
+		return nil, nil
+	}
+	cfg := &netns.Config{}
+	if a, ok := api.(*net.TCPAddr); ok {
+		cfg.DenyPorts = []uint16{uint16(a.Port)}
+	}
+	return cfg, nil
+}
+
+func networkName(n *netns.Config) string {
+	if n == nil {
+		return NetworkHost
+	}
+	return NetworkNamespace
 }

@@ -293,6 +293,7 @@ func (e *Engine) startInstances(ctx context.Context, svc store.Service, opID str
 			WorkDir:  rel.Run.WorkDir,
 			PreRun:   rel.Run.PreRun,
 			Command:  rel.Run.Command,
+			Port:     rel.Run.Port,
 			PortEnv:  rel.Run.PortEnv,
 			Env:      env,
 			LogPath:  e.instanceLogPath(svc, id),
@@ -339,7 +340,7 @@ func (e *Engine) startInstances(ctx context.Context, svc store.Service, opID str
 				}
 				return nil
 			}
-			err := health.WaitHealthy(ctx, in.Runtime.Addr, check, alive, e.now)
+			err := health.WaitHealthy(ctx, probeTarget(in.Runtime), check, alive, e.now)
 			if err != nil && !errors.Is(err, ErrCrash) && ctx.Err() == nil {
 				err = fmt.Errorf("%w: instance %s: %w", ErrHealth, in.ID, err)
 			}

@@ -4,10 +4,12 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"net"
 	"time"
 
 	ar "github.com/slipwayhq/slipway/internal/apprunner"
 	"github.com/slipwayhq/slipway/internal/health"
+	"github.com/slipwayhq/slipway/internal/netns"
 	"github.com/slipwayhq/slipway/internal/router"
 	"github.com/slipwayhq/slipway/internal/runtime"
 	"github.com/slipwayhq/slipway/internal/store"
@@ -208,7 +210,7 @@ func (e *Engine) probeIfDue(ctx context.Context, in store.Instance, check health
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
-		err := health.Probe(ctx, in.Runtime.Addr, h.check)
+		err := health.Probe(ctx, probeTarget(in.Runtime), h.check)
 		if ctx.Err() != nil {
 			return
 		}
@@ -272,7 +274,7 @@ func routeFor(svc store.Service, insts []store.Instance, verdict func(id string)
 	case svc.Release != nil && (svc.Status == ar.ServiceStatusRunning || svc.Status == ar.ServiceStatusOperationInProgress):
 		for _, in := range insts {
 			if in.Role == store.RoleActive && verdict(in.ID) != health.Unhealthy {
-				r.Backends = append(r.Backends, router.Backend{ID: in.ID, Addr: in.Runtime.Addr})
+				r.Backends = append(r.Backends, router.Backend{ID: in.ID, Addr: in.Runtime.Addr, NetNS: in.Runtime.NetNS})
 			}
 		}
 		if len(r.Backends) > 0 {
@@ -346,4 +348,16 @@ func (e *Engine) stopOrphans(ctx context.Context, known []store.Instance) {
 			}
 		}
 	}
+}
+
+// probeTarget is where health checks reach inst: inside its own network
+// namespace when it has one.
+func probeTarget(inst runtime.Instance) health.Target {
+	t := health.Target{Addr: inst.Addr}
+	if ns := inst.NetNS; ns != "" {
+		t.Dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			return netns.DialPath(ctx, ns, network, addr)
+		}
+	}
+	return t
 }

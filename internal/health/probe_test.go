@@ -28,10 +28,10 @@ func TestProbeTCP(t *testing.T) {
 	}
 	defer ln.Close()
 	c := Default()
-	if err := Probe(context.Background(), ln.Addr().String(), c); err != nil {
+	if err := Probe(context.Background(), Target{Addr: ln.Addr().String()}, c); err != nil {
 		t.Errorf("Probe of a listening port = %v, want nil", err)
 	}
-	if err := Probe(context.Background(), deadAddr(t), c); err == nil {
+	if err := Probe(context.Background(), Target{Addr: deadAddr(t)}, c); err == nil {
 		t.Error("Probe of a closed port = nil, want an error")
 	}
 }
@@ -77,7 +77,7 @@ func TestProbeHTTP(t *testing.T) {
 		t.Run(tt.path, func(t *testing.T) {
 			c := Check{Protocol: "HTTP", Path: tt.path, Timeout: 100 * time.Millisecond}
 			start := time.Now()
-			err := Probe(context.Background(), addr, c)
+			err := Probe(context.Background(), Target{Addr: addr}, c)
 			switch {
 			case tt.wantErr == "" && err != nil:
 				t.Errorf("Probe = %v, want nil", err)
@@ -92,10 +92,10 @@ func TestProbeHTTP(t *testing.T) {
 	if gotHost != addr {
 		t.Errorf("Host header = %q, want %q", gotHost, addr)
 	}
-	if err := Probe(context.Background(), deadAddr(t), Check{Protocol: "HTTP"}); err == nil {
+	if err := Probe(context.Background(), Target{Addr: deadAddr(t)}, Check{Protocol: "HTTP"}); err == nil {
 		t.Error("HTTP Probe of a closed port = nil, want an error")
 	}
-	if err := Probe(context.Background(), addr, Check{Protocol: "UDP"}); err == nil {
+	if err := Probe(context.Background(), Target{Addr: addr}, Check{Protocol: "UDP"}); err == nil {
 		t.Error("Probe with protocol UDP = nil, want an error")
 	}
 }

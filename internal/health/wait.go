@@ -11,7 +11,7 @@ import (
 // long of it listening, rather than a whole Interval later.
 const fastInterval = 50 * time.Millisecond
 
-// WaitHealthy waits for a starting instance at addr to pass c, for deploys.
+// WaitHealthy waits for a starting instance at t to pass c, for deploys.
 //
 // It probes every 50ms until the first success, then every c.Interval, and
 // returns nil after c.HealthyThreshold consecutive successes. A failure
@@ -23,7 +23,7 @@ const fastInterval = 50 * time.Millisecond
 //
 // now (time.Now if nil) is the clock deciding when to probe and give up; it
 // must advance with real time, since waits between probes use real timers.
-func WaitHealthy(ctx context.Context, addr string, c Check, alive func() error, now func() time.Time) error {
+func WaitHealthy(ctx context.Context, t Target, c Check, alive func() error, now func() time.Time) error {
 	c = c.withDefaults()
 	if now == nil {
 		now = time.Now
@@ -46,7 +46,7 @@ func WaitHealthy(ctx context.Context, addr string, c Check, alive func() error, 
 			}
 		}
 		if !now().Before(nextProbe) {
-			err := Probe(ctx, addr, c)
+			err := Probe(ctx, t, c)
 			if ctxErr := ctx.Err(); ctxErr != nil {
 				return fmt.Errorf("waiting for a healthy instance: %w", ctxErr)
 			}

@@ -40,7 +40,7 @@ func TestWaitHealthyOnceListening(t *testing.T) {
 			c := Check{Protocol: proto, Path: "/", Interval: time.Second, Timeout: time.Second, HealthyThreshold: 1, UnhealthyThreshold: 5}
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
-			if err := WaitHealthy(ctx, addr, c, nil, time.Now); err != nil {
+			if err := WaitHealthy(ctx, Target{Addr: addr}, c, nil, time.Now); err != nil {
 				t.Fatalf("WaitHealthy = %v, want nil", err)
 			}
 			healthy := time.Now()
@@ -63,7 +63,7 @@ func TestWaitHealthyThreshold(t *testing.T) {
 	defer ln.Close()
 	c := Check{Protocol: TCP, Interval: 100 * time.Millisecond, Timeout: time.Second, HealthyThreshold: 3, UnhealthyThreshold: 3}
 	start := time.Now()
-	if err := WaitHealthy(context.Background(), ln.Addr().String(), c, nil, nil); err != nil {
+	if err := WaitHealthy(context.Background(), Target{Addr: ln.Addr().String()}, c, nil, nil); err != nil {
 		t.Fatalf("WaitHealthy = %v, want nil", err)
 	}
 	// The 2nd and 3rd checks come one Interval apart.
@@ -75,7 +75,7 @@ func TestWaitHealthyThreshold(t *testing.T) {
 func TestWaitHealthyGivesUp(t *testing.T) {
 	c := Check{Protocol: TCP, Interval: 100 * time.Millisecond, Timeout: 50 * time.Millisecond, HealthyThreshold: 1, UnhealthyThreshold: 3}
 	start := time.Now()
-	err := WaitHealthy(context.Background(), deadAddr(t), c, func() error { return nil }, time.Now)
+	err := WaitHealthy(context.Background(), Target{Addr: deadAddr(t)}, c, func() error { return nil }, time.Now)
 	d := time.Since(start)
 	if !errors.Is(err, ErrUnhealthy) {
 		t.Fatalf("WaitHealthy = %v, want ErrUnhealthy", err)
@@ -100,7 +100,7 @@ func TestWaitHealthyProcessDied(t *testing.T) {
 		return nil
 	}
 	start := time.Now()
-	err := WaitHealthy(context.Background(), deadAddr(t), c, alive, time.Now)
+	err := WaitHealthy(context.Background(), Target{Addr: deadAddr(t)}, c, alive, time.Now)
 	if !errors.Is(err, errDied) {
 		t.Fatalf("WaitHealthy = %v, want it to wrap the process error", err)
 	}
@@ -113,7 +113,7 @@ func TestWaitHealthyContext(t *testing.T) {
 	c := Check{Protocol: TCP, Interval: 10 * time.Second, Timeout: time.Second}
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
-	err := WaitHealthy(ctx, deadAddr(t), c, nil, nil)
+	err := WaitHealthy(ctx, Target{Addr: deadAddr(t)}, c, nil, nil)
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("WaitHealthy = %v, want DeadlineExceeded", err)
 	}

@@ -41,7 +41,7 @@ func retryable(req *http.Request) bool {
 func rewrite(pr *httputil.ProxyRequest) {
 	at := attemptFrom(pr.In.Context())
 	pr.Out.URL.Scheme = "http"
-	pr.Out.URL.Host = at.backend.addr
+	pr.Out.URL.Host = at.backend.urlHost
 	// Rewrite starts without the client's X-Forwarded-For; restore it so
 	// SetXForwarded appends the client IP to the chain.
 	if prior := pr.In.Header["X-Forwarded-For"]; len(prior) > 0 {
@@ -86,7 +86,7 @@ func (t *retryTransport) RoundTrip(out *http.Request) (*http.Response, error) {
 	at.backend = next
 	at.retried = true
 	retry := out.Clone(out.Context())
-	retry.URL.Host = next.addr
+	retry.URL.Host = next.urlHost
 	return t.r.transport.RoundTrip(retry)
 }
 

@@ -55,8 +55,11 @@ func (s State) String() string {
 type Backend struct {
 	// ID names the instance; InFlight and Drain count requests by it.
 	ID string
-	// Addr is the instance's host:port.
+	// Addr is the instance's host:port, inside NetNS if that is set.
 	Addr string
+	// NetNS is the instance's network namespace (/proc/PID/ns/net), or
+	// empty when it serves on the host's network.
+	NetNS string
 }
 
 // Route maps a host name to a service's instances.
@@ -88,6 +91,15 @@ type Router struct {
 	// counters holds the in-flight count of every backend ID that is routed
 	// to, or was and still had requests in flight at the last table write.
 	counters map[string]*counter
+	// targets holds the namespace targets of the routed backends, by
+	// targetKey; seq numbers their URL hosts.
+	targets map[string]*nsTarget
+	seq     uint64
+
+	// byURLHost maps a namespace target's URL host to it, for dial, which
+	// runs without mu.
+	byURLHost  sync.Map
+	hostDialer *net.Dialer
 }
 
 // New returns a Router with an empty routing table.
@@ -102,14 +114,16 @@ func New(cfg Config, log *slog.Logger) *Router {
 		log:      log.With("component", "router"),
 		timeout:  cfg.RequestTimeout,
 		counters: make(map[string]*counter),
+		targets:  make(map[string]*nsTarget),
+		hostDialer: &net.Dialer{
+			Timeout:   10 * time.Second,
+			KeepAlive: 30 * time.Second,
+		},
 	}
 	r.transport = &http.Transport{
 		// Backends are local; an environment proxy must never apply.
-		Proxy: nil,
-		DialContext: (&net.Dialer{
-			Timeout:   10 * time.Second,
-			KeepAlive: 30 * time.Second,
-		}).DialContext,
+		Proxy:                 nil,
+		DialContext:           r.dial,
 		MaxIdleConns:          1024,
 		MaxIdleConnsPerHost:   256,
 		IdleConnTimeout:       90 * time.Second,
@@ -190,7 +204,7 @@ func (r *Router) Routes() []Route {
 		rt := e.route
 		rt.Backends = make([]Backend, len(e.backends))
 		for i, b := range e.backends {
-			rt.Backends[i] = Backend{ID: b.id, Addr: b.addr}
+			rt.Backends[i] = Backend{ID: b.id, Addr: b.addr, NetNS: b.netns}
 		}
 		out = append(out, rt)
 	}

@@ -11,8 +11,13 @@ type routeEntry struct {
 }
 
 type backendEntry struct {
-	id      string
-	addr    string
+	id    string
+	addr  string
+	netns string
+	// urlHost is what requests to this backend carry as URL host: addr, or
+	// the namespace target's key.
+	urlHost string
+	target  *nsTarget // nil on the host's network
 	counter *counter
 }
 
@@ -75,7 +80,12 @@ func (r *Router) newEntryLocked(route Route) *routeEntry {
 			c = new(counter)
 			r.counters[b.ID] = c
 		}
-		e.backends = append(e.backends, &backendEntry{id: b.ID, addr: b.Addr, counter: c})
+		be := &backendEntry{id: b.ID, addr: b.Addr, netns: b.NetNS, urlHost: b.Addr, counter: c}
+		if b.NetNS != "" {
+			be.target = r.targetLocked(b)
+			be.urlHost = be.target.key
+		}
+		e.backends = append(e.backends, be)
 	}
 	return e
 }
@@ -87,11 +97,14 @@ func (r *Router) newEntryLocked(route Route) *routeEntry {
 func (r *Router) storeTableLocked(t map[string]*routeEntry) {
 	r.table.Store(&t)
 	used := make(map[*counter]bool)
+	usedTargets := make(map[*nsTarget]bool)
 	for _, e := range t {
 		for _, b := range e.backends {
 			used[b.counter] = true
+			usedTargets[b.target] = true
 		}
 	}
+	r.pruneTargetsLocked(usedTargets)
 	for id, c := range r.counters {
 		if !used[c] && c.n.Load() == 0 {
 			delete(r.counters, id)

@@ -78,8 +78,11 @@ type InstanceSpec struct {
 	Command string
 	// PortEnv is the environment variable that carries the port ("PORT" by default).
 	PortEnv string
-	// Port is the port the app must listen on; 0 lets the backend choose a
-	// free loopback port.
+	// Port is the port the app is configured to listen on (apprunner.yaml's
+	// network.port, the API's Port). A backend that gives each instance a
+	// network namespace of its own gives the app exactly this port in
+	// PortEnv; one that runs instances on the host's network chooses a free
+	// port instead (Instance.Addr says which). 0 always means a free port.
 	Port int
 	// Env is the full application environment, secrets already resolved.
 	Env map[string]string
@@ -101,8 +104,13 @@ type Instance struct {
 	Backend string `json:"backend"`
 	// Ref is the backend's handle (pid and start time, container ID).
 	Ref string `json:"ref"`
-	// Addr is host:port where the instance serves.
-	Addr      string    `json:"addr"`
+	// Addr is host:port where the instance serves, in NetNS if set.
+	Addr string `json:"addr"`
+	// NetNS is the instance's own network namespace (a /proc/PID/ns/net
+	// path, valid while it runs); empty when it shares the host's network.
+	// Addr is then on that namespace's loopback, reachable only by dialling
+	// from inside it.
+	NetNS     string    `json:"netns,omitempty"`
 	StartedAt time.Time `json:"startedAt"`
 }
 

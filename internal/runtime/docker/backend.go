@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/moby/moby/client"
 
+	"github.com/slipwayhq/slipway/internal/netns"
 	"github.com/slipwayhq/slipway/internal/runtime"
 )
 
@@ -76,6 +77,11 @@ type Config struct {
 	// Keychain supplies registry credentials for pulls; nil means the
 	// host's docker config (authn.DefaultKeychain).
 	Keychain authn.Keychain
+	// Network, when set, gives every container a network namespace of its
+	// own (network mode "none", outbound through slirp4netns), where it
+	// listens on its configured port; nil runs containers on the host's
+	// network, each on a free port.
+	Network *netns.Config
 }
 
 // Backend runs instances as Docker containers.

@@ -52,12 +52,9 @@ func (b *Backend) Start(ctx context.Context, spec runtime.InstanceSpec) (runtime
 	if err := b.ensureImage(ctx, a); err != nil {
 		return runtime.Instance{}, fmt.Errorf("start %s: %w", spec.ID, err)
 	}
-	port := spec.Port
-	if port == 0 {
-		var err error
-		if port, err = runtime.FreePort(); err != nil {
-			return runtime.Instance{}, fmt.Errorf("start %s: %w", spec.ID, err)
-		}
+	port, networkMode, err := b.instanceNetwork(spec)
+	if err != nil {
+		return runtime.Instance{}, fmt.Errorf("start %s: %w", spec.ID, err)
 	}
 	entrypoint, cmd, needsShell := command(spec.PreRun, spec.Command)
 	labels := map[string]string{}
@@ -84,7 +81,7 @@ func (b *Backend) Start(ctx context.Context, spec runtime.InstanceSpec) (runtime
 			Labels:     labels,
 		},
 		HostConfig: &container.HostConfig{
-			NetworkMode:   "host",
+			NetworkMode:   container.NetworkMode(networkMode),
 			RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyDisabled},
 			LogConfig:     logConfig,
 			Resources: container.Resources{
@@ -125,11 +122,19 @@ func (b *Backend) Start(ctx context.Context, spec runtime.InstanceSpec) (runtime
 		return fail(err)
 	}
 	b.follow(id, spec.ID, spec.LogPath)
+	nsPath, err := b.setupNetwork(ctx, id)
+	if err != nil {
+		if spec.LogPath != "" {
+			_ = systemLine(spec.LogPath, spec.ID, "failed to start: %v", err)
+		}
+		return fail(err)
+	}
 	inst := runtime.Instance{
 		ID:        spec.ID,
 		Backend:   Name,
 		Ref:       id,
 		Addr:      net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
+		NetNS:     nsPath,
 		StartedAt: time.Now().UTC(),
 	}
 	b.log.Info("instance started", "id", spec.ID, "container", short(id), "addr", inst.Addr)

@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/slipwayhq/slipway/internal/netns"
 	"github.com/slipwayhq/slipway/internal/runtime"
 )
 
@@ -46,6 +47,10 @@ type Config struct {
 	// Toolchains maps App Runner runtimes to host commands; entries override
 	// and extend DefaultToolchains.
 	Toolchains map[string]string
+	// Network, when set, gives every instance a network namespace of its
+	// own, where it listens on its configured port; nil runs instances on
+	// the host's network, each on a free port.
+	Network *netns.Config
 }
 
 // Backend runs builds and instances as host processes.

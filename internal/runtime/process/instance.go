@@ -54,11 +54,9 @@ func (b *Backend) Start(ctx context.Context, spec runtime.InstanceSpec) (runtime
 			return runtime.Instance{}, fmt.Errorf("start %s: find shim: %w", spec.ID, err)
 		}
 	}
-	port := spec.Port
-	if port == 0 {
-		if port, err = runtime.FreePort(); err != nil {
-			return runtime.Instance{}, fmt.Errorf("start %s: %w", spec.ID, err)
-		}
+	port, err := b.instancePort(spec)
+	if err != nil {
+		return runtime.Instance{}, fmt.Errorf("start %s: %w", spec.ID, err)
 	}
 	logPath := spec.LogPath
 	if logPath == "" {
@@ -79,12 +77,17 @@ func (b *Backend) Start(ctx context.Context, spec runtime.InstanceSpec) (runtime
 		}
 	}
 
-	cmd := exec.Command(shim, shimArgs(logPath, spec.ID, b.cfg.Dir, script(spec.PreRun, spec.Command))...)
+	cmd := exec.Command(shim)
 	cmd.Dir = dir
 	cmd.Env = instanceEnv(spec, port)
 	// Stdin, Stdout and Stderr stay nil, which is /dev/null: the shim writes
 	// the logs itself and holds no pipe to the daemon that could break.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	netArgs, err := b.joinNetwork(cmd)
+	if err != nil {
+		return runtime.Instance{}, fmt.Errorf("start %s: %w", spec.ID, err)
+	}
+	cmd.Args = append(cmd.Args, shimArgs(logPath, spec.ID, b.cfg.Dir, netArgs, script(spec.PreRun, spec.Command))...)
 	if err := cmd.Start(); err != nil {
 		return runtime.Instance{}, fmt.Errorf("start %s: run shim: %w", spec.ID, err)
 	}
@@ -108,6 +111,7 @@ func (b *Backend) Start(ctx context.Context, spec runtime.InstanceSpec) (runtime
 		Backend:   Name,
 		Ref:       ref{pid: pid, starttime: st.starttime}.String(),
 		Addr:      net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
+		NetNS:     b.netnsPath(pid),
 		StartedAt: time.Now().UTC(),
 	}
 	b.log.Info("instance started", "id", spec.ID, "ref", inst.Ref, "addr", inst.Addr)
@@ -115,8 +119,10 @@ func (b *Backend) Start(ctx context.Context, spec runtime.InstanceSpec) (runtime
 }
 
 // shimArgs is the shim's command line after ShimPath; RunShim parses it.
-func shimArgs(logPath, id, stateDir, script string) []string {
-	return []string{ShimCommand, "--log", logPath, "--id", id, "--state", stateDir, "--", "sh", "-c", script}
+func shimArgs(logPath, id, stateDir string, extra []string, script string) []string {
+	args := []string{ShimCommand, "--log", logPath, "--id", id, "--state", stateDir}
+	args = append(args, extra...)
+	return append(args, "--", "sh", "-c", script)
 }
 
 // script chains the pre-run commands and the start command. A simple start

@@ -37,6 +37,8 @@ func RunShim(args []string) int {
 	logPath := fs.String("log", "", "append the command's output to this `file`")
 	id := fs.String("id", "", "instance ID: the log lines' source and the state files' name")
 	state := fs.String("state", "", "`dir`ectory for the <id>.pid and <id>.exit files")
+	var network shimNetwork
+	network.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -49,7 +51,7 @@ func RunShim(args []string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
-	code, err := shim(*logPath, *id, *state, argv)
+	code, err := shim(*logPath, *id, *state, &network, argv)
 	if err != nil {
 		// Stderr is /dev/null when the daemon starts the shim; this is for
 		// people running it by hand.
@@ -58,7 +60,7 @@ func RunShim(args []string) int {
 	return code
 }
 
-func shim(logPath, id, state string, argv []string) (int, error) {
+func shim(logPath, id, state string, network *shimNetwork, argv []string) (int, error) {
 	// Subscribe first so that a Stop right after Start is not lost.
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
@@ -84,7 +86,17 @@ func shim(logPath, id, state string, argv []string) (int, error) {
 
 	// Only the command, never the environment: it holds the app's secrets.
 	fmt.Fprintf(system, "starting: %s\n", display(argv))
-	rec, sig := run(argv, stdout, stderr, sigs)
+	start := (*exec.Cmd).Start
+	if network.enabled {
+		start = startBounded
+	}
+	var rec exitRecord
+	var sig syscall.Signal
+	if err := network.setup(); err != nil {
+		rec = exitRecord{Code: -1, Reason: fmt.Sprintf("failed to start: %v", err)}
+	} else {
+		rec, sig = run(argv, stdout, stderr, sigs, start)
+	}
 	stdout.Close()
 	stderr.Close()
 	fmt.Fprintln(system, rec.Reason)
@@ -116,13 +128,13 @@ func openLog(path string) (*os.File, error) {
 
 // run runs argv in a new process group and returns how it ended, and the
 // signal that ended it, if one did.
-func run(argv []string, stdout, stderr io.Writer, sigs <-chan os.Signal) (exitRecord, syscall.Signal) {
+func run(argv []string, stdout, stderr io.Writer, sigs <-chan os.Signal, start func(*exec.Cmd) error) (exitRecord, syscall.Signal) {
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdin = os.Stdin
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.WaitDelay = shimWaitDelay
-	if err := cmd.Start(); err != nil {
+	if err := start(cmd); err != nil {
 		return exitRecord{Code: 127, Reason: fmt.Sprintf("failed to start: %v", err)}, 0
 	}
 	done := make(chan error, 1)

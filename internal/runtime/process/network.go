@@ -1,0 +1,177 @@
+package process
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	goruntime "runtime"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/slipwayhq/slipway/internal/netns"
+	"github.com/slipwayhq/slipway/internal/runtime"
+)
+
+// defaultPort is App Runner's port when a configuration names none.
+const defaultPort = 8080
+
+// hostNSFd is the descriptor the daemon's network namespace has in a shim
+// that runs in an instance namespace: slirp4netns must run there.
+const hostNSFd = 3
+
+// instancePort is the port the instance listens on: its configured one in a
+// namespace of its own, a free one on the host's network.
+func (b *Backend) instancePort(spec runtime.InstanceSpec) (int, error) {
+	if b.cfg.Network == nil || spec.Port == 0 {
+		// On the host's network every instance needs a port of its own,
+		// whatever the app is configured with.
+		return runtime.FreePort()
+	}
+	return spec.Port, nil
+}
+
+// joinNetwork makes cmd, the shim, start in a network namespace of its own
+// and hands it the daemon's namespace, and returns the shim's flags for it.
+func (b *Backend) joinNetwork(cmd *exec.Cmd) ([]string, error) {
+	if b.cfg.Network == nil {
+		return nil, nil
+	}
+	host, err := netns.Host()
+	if err != nil {
+		return nil, err
+	}
+	cmd.SysProcAttr.Cloneflags |= syscall.CLONE_NEWNET
+	cmd.ExtraFiles = []*os.File{host.File()}
+	args := []string{"--netns"}
+	if s := b.cfg.Network.Slirp; s != "" {
+		args = append(args, "--slirp", s)
+	}
+	for _, p := range b.cfg.Network.DenyPorts {
+		args = append(args, "--deny-port", strconv.Itoa(int(p)))
+	}
+	return args, nil
+}
+
+// netnsPath is where the daemon finds the namespace of the instance whose
+// shim is pid.
+func (b *Backend) netnsPath(pid int) string {
+	if b.cfg.Network == nil {
+		return ""
+	}
+	return fmt.Sprintf("/proc/%d/ns/net", pid)
+}
+
+// outboundExit is the writer of slirp4netns's exit pipe. It stays open, in
+// a variable so that no finalizer closes it, for the shim's lifetime.
+var outboundExit *os.File
+
+// shimNetwork is the shim's network flags.
+type shimNetwork struct {
+	enabled bool
+	slirp   string
+	deny    portList
+}
+
+func (n *shimNetwork) register(fs *flag.FlagSet) {
+	fs.BoolVar(&n.enabled, "netns", false, "the shim runs in the instance's own network namespace; set it up (the daemon's namespace is fd 3)")
+	fs.StringVar(&n.slirp, "slirp", "", "the slirp4netns `binary`")
+	fs.Var(&n.deny, "deny-port", "a TCP `port` the app may not connect to outside its namespace (repeatable)")
+}
+
+type portList []uint16
+
+func (l *portList) String() string { return fmt.Sprint(*l) }
+
+func (l *portList) Set(s string) error {
+	p, err := strconv.ParseUint(s, 10, 16)
+	if err != nil {
+		return err
+	}
+	*l = append(*l, uint16(p))
+	return nil
+}
+
+// setup readies the shim's namespace before the app starts: loopback,
+// firewall, and outbound access through slirp4netns, which ends when the
+// shim does (it holds the exit pipe's writer until it exits). It closes the
+// daemon's namespace descriptor, which the app must not inherit.
+func (n *shimNetwork) setup() error {
+	if !n.enabled {
+		return nil
+	}
+	hostFile := os.NewFile(hostNSFd, "host-netns")
+	if hostFile == nil {
+		return fmt.Errorf("network: no host namespace on fd %d", hostNSFd)
+	}
+	defer hostFile.Close()
+	host, err := netns.Open(fmt.Sprintf("/proc/self/fd/%d", hostNSFd))
+	if err != nil {
+		return err
+	}
+	defer host.Close()
+	path := fmt.Sprintf("/proc/%d/ns/net", os.Getpid())
+	self, err := netns.Open(path)
+	if err != nil {
+		return err
+	}
+	defer self.Close()
+	exitR, exitW, err := os.Pipe()
+	if err != nil {
+		return fmt.Errorf("network: %w", err)
+	}
+	defer exitR.Close()
+	outboundExit = exitW
+	cfg := netns.Config{Slirp: n.slirp, DenyPorts: n.deny}
+	return cfg.Setup(self, path, exitR, host)
+}
+
+// dockerDefaultCaps is the capability set Docker gives containers by
+// default; an app in a namespace of its own gets no more, so that even as
+// root it cannot change its firewall (CAP_NET_ADMIN) or join another
+// instance's namespace (CAP_SYS_ADMIN).
+var dockerDefaultCaps = map[int]bool{
+	unix.CAP_CHOWN: true, unix.CAP_DAC_OVERRIDE: true, unix.CAP_FOWNER: true,
+	unix.CAP_FSETID: true, unix.CAP_KILL: true, unix.CAP_SETGID: true,
+	unix.CAP_SETUID: true, unix.CAP_SETPCAP: true, unix.CAP_NET_BIND_SERVICE: true,
+	unix.CAP_NET_RAW: true, unix.CAP_SYS_CHROOT: true, unix.CAP_MKNOD: true,
+	unix.CAP_AUDIT_WRITE: true, unix.CAP_SETFCAP: true,
+}
+
+// startBounded starts cmd from a thread whose capability bounding set is
+// dockerDefaultCaps, which cmd inherits. The bounding set is per thread:
+// that thread is discarded afterwards, so the shim itself keeps its own.
+func startBounded(cmd *exec.Cmd) error {
+	errc := make(chan error, 1)
+	go func() {
+		// Never unlocked: the runtime ends the thread with this goroutine.
+		goruntime.LockOSThread()
+		if err := dropBounding(); err != nil {
+			errc <- err
+			return
+		}
+		errc <- cmd.Start()
+	}()
+	return <-errc
+}
+
+func dropBounding() error {
+	last := unix.CAP_LAST_CAP
+	if b, err := os.ReadFile("/proc/sys/kernel/cap_last_cap"); err == nil {
+		if n, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
+			last = n
+		}
+	}
+	for c := 0; c <= last; c++ {
+		if dockerDefaultCaps[c] {
+			continue
+		}
+		if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0); err != nil && err != unix.EINVAL {
+			return fmt.Errorf("drop capability %d: %w", c, err)
+		}
+	}
+	return nil
+}
