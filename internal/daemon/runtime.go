@@ -28,8 +28,8 @@ const (
 func backends(cfg Config, network *netns.Config, log *slog.Logger) (runtime.Backend, *docker.Backend, error) {
 	proc := process.New(process.Config{Dir: filepath.Join(cfg.DataDir, "run"), ShimPath: cfg.ShimPath, Network: network}, log)
 	dock, err := docker.New(docker.Config{
-		Network:       network,
-		Host: cfg.DockerHost,
+		Network: network,
+		Host:    cfg.DockerHost,
 		// Several daemons may share one engine: each lists and adopts only
 		// its own containers.
 		Labels:        map[string]string{"slipway.daemon": daemonLabel(cfg.DataDir)},
