@@ -1,10 +1,12 @@
 // Command testapp is the app in the test images: a static HTTP server on
-// 127.0.0.1:$PORT that can also crash or run out of memory on request.
+// 127.0.0.1:$PORT (or -listen) that can also crash or run out of memory on
+// request, and report whether it can connect somewhere (/dial).
 package main
 
 import (
 	"flag"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -15,6 +17,7 @@ import (
 func main() {
 	mode := flag.String("mode", os.Getenv("APP_MODE"), "serve, exit or oom")
 	version := flag.String("version", os.Getenv("APP_VERSION"), "version to report")
+	listen := flag.String("listen", os.Getenv("APP_LISTEN"), "address to listen on, whatever $PORT says (default 127.0.0.1:$PORT)")
 	flag.Parse()
 	fmt.Printf("testapp starting version=%s mode=%s\n", *version, *mode)
 	fmt.Fprintln(os.Stderr, "testapp stderr line")
@@ -38,10 +41,23 @@ func main() {
 	http.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "hello from testapp %s\n", *version)
 	})
+	// /dial?addr=HOST:PORT says whether the app can connect there.
+	http.HandleFunc("/dial", func(w http.ResponseWriter, r *http.Request) {
+		c, err := net.DialTimeout("tcp", r.URL.Query().Get("addr"), 2*time.Second)
+		if err != nil {
+			fmt.Fprintf(w, "error: %v\n", err)
+			return
+		}
+		c.Close()
+		fmt.Fprintln(w, "connected")
+	})
 	http.HandleFunc("/log", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Println(r.URL.Query().Get("msg"))
 	})
 	srv := &http.Server{Addr: "127.0.0.1:" + os.Getenv("PORT")}
+	if *listen != "" {
+		srv.Addr = *listen
+	}
 	if os.Getenv("APP_IGNORE_TERM") != "" {
 		signal.Ignore(syscall.SIGTERM)
 	}
