@@ -2,10 +2,12 @@ package e2e
 
 import (
 	"context"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/slipwayhq/slipway/test/dockerenv"
 	"github.com/slipwayhq/slipway/test/testenv"
 )
 
@@ -65,18 +67,22 @@ func twoInstances(t *testing.T, s *testenv.Server) string {
 }
 
 
+// instanceRE finds an instance's name in its answer: a pid, or for
+// containers a host name and pid.
+var instanceRE = regexp.MustCompile(`pid=(\S+)`)
+
 // servingPIDs asks a service's URL until it has seen want different
 // instances (by the pid in their answers) and returns them.
-func servingPIDs(t *testing.T, s *testenv.Server, url, body string, want int) map[string]bool {
+func servingPIDs(t *testing.T, s *testenv.Server, url, path, body string, want int) map[string]bool {
 	t.Helper()
 	pids := map[string]bool{}
 	deadline := time.Now().Add(20 * time.Second)
 	for len(pids) < want {
-		code, got, err := s.Get(url, "/")
+		code, got, err := s.Get(url, path)
 		if err != nil || code != 200 || !strings.Contains(got, body) {
 			t.Fatalf("%s answered %d %q (%v), want %q", url, code, got, err, body)
 		}
-		if m := pidRE.FindStringSubmatch(got); m != nil {
+		if m := instanceRE.FindStringSubmatch(got); m != nil {
 			pids[m[1]] = true
 		}
 		if time.Now().After(deadline) {
@@ -90,6 +96,7 @@ func servingPIDs(t *testing.T, s *testenv.Server, url, body string, want int) ma
 type portCase struct {
 	name    string
 	create  func(name string) []string // create-service arguments after the name
+	path    string // answers with the instance's pid
 	body    func(version string) string
 	advance func(version string) // makes the next version
 }
@@ -107,8 +114,8 @@ func runPortCase(t *testing.T, s *testenv.Server, tc portCase, scaling string) {
 		t.Fatalf("%s did not start:\n%s", tc.name, s.Logs(tc.name, ""))
 	}
 	s.WaitStatus(arn2, "RUNNING", 120*time.Second)
-	servingPIDs(t, s, url, tc.body("v1"), 2)
-	servingPIDs(t, s, url2, tc.body("v1"), 1)
+	servingPIDs(t, s, url, tc.path, tc.body("v1"), 2)
+	servingPIDs(t, s, url2, tc.path, tc.body("v1"), 1)
 
 	tc.advance("v2")
 	ctx, cancel := context.WithCancel(context.Background())
@@ -130,7 +137,7 @@ func runPortCase(t *testing.T, s *testenv.Server, tc portCase, scaling string) {
 		t.Fatalf("%s-beside: %d of %d requests failed while %s redeployed (first: %s)", tc.name, l2.failed, l2.total, tc.name, l2.firstFailure)
 	}
 	t.Logf("%s: redeploy under load: %d requests, 0 failed; beside it %d requests, 0 failed", tc.name, l.total, l2.total)
-	servingPIDs(t, s, url, tc.body("v2"), 2)
+	servingPIDs(t, s, url, tc.path, tc.body("v2"), 2)
 }
 
 // TestAppRunnerPorts deploys, unmodified, a Node app whose apprunner.yaml
@@ -178,6 +185,7 @@ func TestAppRunnerPorts(t *testing.T) {
 	for _, tc := range []portCase{
 		{
 			name:   "node-3000",
+			path:   "/",
 			create: func(string) []string { return []string{"--source-configuration", nodeSource} },
 			body:   func(v string) string { return "node " + v + " APP_PORT=3000 " },
 			advance: func(v string) {
@@ -187,6 +195,7 @@ func TestAppRunnerPorts(t *testing.T) {
 		},
 		{
 			name:   "go-8080",
+			path:   "/",
 			create: func(string) []string { return []string{"--source-configuration", goSource} },
 			body:   func(v string) string { return "gin-like " + v + " PORT=8080 " },
 			advance: func(v string) {
@@ -197,4 +206,33 @@ func TestAppRunnerPorts(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) { runPortCase(t, s, tc, scaling) })
 	}
+}
+
+// TestImagePort80 runs, on Docker, an image whose server listens on :80
+// (not $PORT) with ImageConfiguration.Port "80": two instances, a second
+// service on port 80 beside it, and a redeploy of a new digest under load.
+func TestImagePort80(t *testing.T) {
+	host := dockerenv.Docker(t)
+	reg := dockerenv.Registry(t)
+	repoName := reg + "/e2e-port80"
+	dockerenv.Push(t, repoName+":latest", dockerenv.AppImage(t, "APP_VERSION=v1", "APP_LISTEN=:80"))
+	s := startServer(t, "--docker-host", host)
+	t.Cleanup(func() { removeContainers(host, s.DataDir) })
+	source := mustJSON(t, map[string]any{
+		"ImageRepository": map[string]any{
+			"ImageIdentifier":     repoName + ":latest",
+			"ImageRepositoryType": "ECR",
+			"ImageConfiguration":  map[string]any{"Port": "80"},
+		},
+		"AutoDeploymentsEnabled": false,
+	})
+	runPortCase(t, s, portCase{
+		name:   "image-80",
+		create: func(string) []string { return []string{"--source-configuration", source} },
+		path:   "/pid",
+		body:   func(v string) string { return "hello from testapp " + v },
+		advance: func(v string) {
+			dockerenv.Push(t, repoName+":latest", dockerenv.AppImage(t, "APP_VERSION="+v, "APP_LISTEN=:80"))
+		},
+	}, twoInstances(t, s))
 }

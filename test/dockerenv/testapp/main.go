@@ -41,6 +41,11 @@ func main() {
 	http.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "hello from testapp %s\n", *version)
 	})
+	// /pid names this process across containers, where each one is pid 1.
+	http.HandleFunc("/pid", func(w http.ResponseWriter, r *http.Request) {
+		host, _ := os.Hostname()
+		fmt.Fprintf(w, "hello from testapp %s pid=%s/%d\n", *version, host, os.Getpid())
+	})
 	// /dial?addr=HOST:PORT says whether the app can connect there.
 	http.HandleFunc("/dial", func(w http.ResponseWriter, r *http.Request) {
 		c, err := net.DialTimeout("tcp", r.URL.Query().Get("addr"), 2*time.Second)
