@@ -321,7 +321,11 @@ func (e *Engine) startInstances(ctx context.Context, svc store.Service, opID str
 			stopAll()
 			return nil, err
 		}
-		logs.printf("instance %s started at %s", id, inst.Addr)
+		where := "on the host's network"
+		if inst.NetNS != "" {
+			where = "in its own network namespace"
+		}
+		logs.printf("instance %s started at %s %s", id, inst.Addr, where)
 	}
 
 	errs := make([]error, len(started))
@@ -342,7 +346,7 @@ func (e *Engine) startInstances(ctx context.Context, svc store.Service, opID str
 			}
 			err := health.WaitHealthy(ctx, probeTarget(in.Runtime), check, alive, e.now)
 			if err != nil && !errors.Is(err, ErrCrash) && ctx.Err() == nil {
-				err = fmt.Errorf("%w: instance %s: %w", ErrHealth, in.ID, err)
+				err = fmt.Errorf("%w: instance %s: %w%s", ErrHealth, in.ID, err, portHint(ctx, in.Runtime, rel.Run))
 			}
 			if err != nil {
 				err = fmt.Errorf("%w\nLast log lines of %s:\n%s", err, in.ID, lastLines(15, e.instanceLogPath(svc, in.ID)))

@@ -236,3 +236,38 @@ func TestImagePort80(t *testing.T) {
 		},
 	}, twoInstances(t, s))
 }
+
+// TestHostNetworkFallback runs the daemon without namespaces, as on a host
+// where they cannot be made: it says so once at start, and the Node app
+// that listens on its configured port 3000 rather than on $APP_PORT fails
+// its first deployment with a reason that says exactly that.
+func TestHostNetworkFallback(t *testing.T) {
+	s := startServer(t, "--instance-network", "host")
+	node := newGitRepo(t)
+	node.Write("apprunner.yaml", nodeYAML)
+	node.Write("server.js", nodeServer)
+	node.Write("version.txt", "v1\n")
+	node.Commit("node app")
+	out := s.MustAWS("create-service", "--service-name", "node-host",
+		"--source-configuration", mustJSON(t, map[string]any{
+			"CodeRepository": map[string]any{
+				"RepositoryUrl":     node.Dir,
+				"SourceCodeVersion": map[string]any{"Type": "BRANCH", "Value": "main"},
+				"CodeConfiguration": map[string]any{"ConfigurationSource": "REPOSITORY"},
+			},
+			"AutoDeploymentsEnabled": false,
+		}),
+		"--health-check-configuration", mustJSON(t, fastHealth))
+	arn := str(out, "Service", "ServiceArn")
+	if st := s.WaitOperation(arn, out["OperationId"].(string), 60*time.Second); st != "FAILED" {
+		t.Fatalf("first deployment ended %s, want FAILED", st)
+	}
+	s.WaitStatus(arn, "CREATE_FAILED", 10*time.Second)
+	logs := s.Logs("node-host", out["OperationId"].(string))
+	if !strings.Contains(logs, "the app listens on its configured port 3000 rather than on $APP_PORT") {
+		t.Fatalf("operation log does not say the app listens on 3000 rather than $APP_PORT:\n%s", logs)
+	}
+	if !strings.Contains(s.DaemonLog(), "instance_network=host") {
+		t.Fatalf("daemon log does not say instances share the host's network:\n%s", s.DaemonLog())
+	}
+}
