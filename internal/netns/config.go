@@ -15,6 +15,9 @@ type Config struct {
 	// namespace: the daemon's API listener, which apps must not reach
 	// around the router.
 	DenyPorts []uint16
+	// ResolvConf is the host's resolver configuration; empty means
+	// /etc/resolv.conf. See ResolvConf (the function) for why it matters.
+	ResolvConf string
 }
 
 // Setup readies namespace h, found at nsPath, for an instance: loopback up,

@@ -83,7 +83,7 @@ func (b *Backend) Start(ctx context.Context, spec runtime.InstanceSpec) (runtime
 	// Stdin, Stdout and Stderr stay nil, which is /dev/null: the shim writes
 	// the logs itself and holds no pipe to the daemon that could break.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	netArgs, err := b.joinNetwork(cmd)
+	netArgs, err := b.joinNetwork(cmd, spec.ID)
 	if err != nil {
 		return runtime.Instance{}, fmt.Errorf("start %s: %w", spec.ID, err)
 	}

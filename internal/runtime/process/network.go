@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	goruntime "runtime"
 	"strconv"
 	"strings"
@@ -34,9 +35,12 @@ func (b *Backend) instancePort(spec runtime.InstanceSpec) (int, error) {
 	return spec.Port, nil
 }
 
-// joinNetwork makes cmd, the shim, start in a network namespace of its own
-// and hands it the daemon's namespace, and returns the shim's flags for it.
-func (b *Backend) joinNetwork(cmd *exec.Cmd) ([]string, error) {
+// joinNetwork makes cmd, the shim of instance id, start in a network
+// namespace of its own and hands it the daemon's namespace, and returns the
+// shim's flags for it. When the host's resolver is on its loopback, the
+// shim also gets a mount namespace, to put a resolv.conf that works in the
+// instance's namespace over /etc/resolv.conf.
+func (b *Backend) joinNetwork(cmd *exec.Cmd, id string) ([]string, error) {
 	if b.cfg.Network == nil {
 		return nil, nil
 	}
@@ -52,6 +56,20 @@ func (b *Backend) joinNetwork(cmd *exec.Cmd) ([]string, error) {
 	}
 	for _, p := range b.cfg.Network.DenyPorts {
 		args = append(args, "--deny-port", strconv.Itoa(int(p)))
+	}
+	src := b.cfg.Network.ResolvConf
+	if src == "" {
+		src = "/etc/resolv.conf"
+	}
+	if host, err := os.ReadFile(src); err == nil {
+		if conf, ok := netns.ResolvConf(host); ok {
+			path := filepath.Join(b.cfg.Dir, id+".resolv.conf")
+			if err := writeFileAtomic(path, conf); err != nil {
+				return nil, fmt.Errorf("resolv.conf: %w", err)
+			}
+			cmd.SysProcAttr.Cloneflags |= syscall.CLONE_NEWNS
+			args = append(args, "--resolv-conf", path)
+		}
 	}
 	return args, nil
 }
@@ -74,12 +92,14 @@ type shimNetwork struct {
 	enabled bool
 	slirp   string
 	deny    portList
+	resolv  string
 }
 
 func (n *shimNetwork) register(fs *flag.FlagSet) {
 	fs.BoolVar(&n.enabled, "netns", false, "the shim runs in the instance's own network namespace; set it up (the daemon's namespace is fd 3)")
 	fs.StringVar(&n.slirp, "slirp", "", "the slirp4netns `binary`")
 	fs.Var(&n.deny, "deny-port", "a TCP `port` the app may not connect to outside its namespace (repeatable)")
+	fs.StringVar(&n.resolv, "resolv-conf", "", "bind `file` over /etc/resolv.conf (the shim runs in a mount namespace of its own)")
 }
 
 type portList []uint16
@@ -126,7 +146,26 @@ func (n *shimNetwork) setup() error {
 	defer exitR.Close()
 	outboundExit = exitW
 	cfg := netns.Config{Slirp: n.slirp, DenyPorts: n.deny}
-	return cfg.Setup(self, path, exitR, host)
+	if err := cfg.Setup(self, path, exitR, host); err != nil {
+		return err
+	}
+	return n.mountResolvConf()
+}
+
+// mountResolvConf puts n.resolv over /etc/resolv.conf in the shim's own
+// mount namespace. Mounts are made slaves first, so the host's later mounts
+// still reach the instance and this one never reaches the host.
+func (n *shimNetwork) mountResolvConf() error {
+	if n.resolv == "" {
+		return nil
+	}
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_SLAVE, ""); err != nil {
+		return fmt.Errorf("resolv.conf: %w", err)
+	}
+	if err := unix.Mount(n.resolv, "/etc/resolv.conf", "", unix.MS_BIND, ""); err != nil {
+		return fmt.Errorf("resolv.conf: %w", err)
+	}
+	return nil
 }
 
 // dockerDefaultCaps is the capability set Docker gives containers by

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slipwayhq/slipway/internal/applog"
 	"github.com/slipwayhq/slipway/internal/netns"
 	"github.com/slipwayhq/slipway/internal/runtime"
 )
@@ -161,4 +162,34 @@ func hostServer(t *testing.T, body string) net.Listener {
 func port(t *testing.T, ln net.Listener) uint16 {
 	t.Helper()
 	return uint16(ln.Addr().(*net.TCPAddr).Port)
+}
+
+// A host resolver on the host's loopback (systemd-resolved's stub) does not
+// answer inside an instance's namespace: the instance sees a resolv.conf
+// that sends queries to slirp4netns's forwarder instead, and the host's own
+// file stays as it is.
+func TestResolvConfInNamespace(t *testing.T) {
+	before, err := os.ReadFile("/etc/resolv.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hostConf := filepath.Join(t.TempDir(), "resolv.conf")
+	if err := os.WriteFile(hostConf, []byte("nameserver 127.0.0.53\nsearch example.internal\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b := newNSBackend(t)
+	b.cfg.Network.ResolvConf = hostConf
+	logPath := filepath.Join(t.TempDir(), "dns.log")
+	inst := start(t, b, runtime.InstanceSpec{ID: "dns", Port: 8080, LogPath: logPath, Command: "cat /etc/resolv.conf"})
+	if st := waitEnded(t, b, inst); st.ExitCode != 0 {
+		t.Fatalf("cat /etc/resolv.conf: %+v", st)
+	}
+	es := readLog(t, logPath)
+	if !hasEntry(es, "dns", applog.Stdout, "nameserver "+netns.DNS) || !hasEntry(es, "dns", applog.Stdout, "search example.internal") || hasEntry(es, "dns", applog.Stdout, "127.0.0.53") {
+		t.Fatalf("the instance's resolv.conf: %+v", es)
+	}
+	after, err := os.ReadFile("/etc/resolv.conf")
+	if err != nil || string(after) != string(before) {
+		t.Fatalf("the host's /etc/resolv.conf changed: %q, then %q (%v)", before, after, err)
+	}
 }
