@@ -2,11 +2,13 @@ package e2e
 
 import (
 	"context"
+	"net"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/slipwayhq/slipway/internal/netns"
 	"github.com/slipwayhq/slipway/test/dockerenv"
 	"github.com/slipwayhq/slipway/test/testenv"
 )
@@ -103,8 +105,8 @@ type portCase struct {
 
 // runPortCase deploys the app with two instances, a second service with the
 // same port beside it, and redeploys the first under continuous requests
-// with no failure.
-func runPortCase(t *testing.T, s *testenv.Server, tc portCase, scaling string) {
+// with no failure. It returns the first service's URL.
+func runPortCase(t *testing.T, s *testenv.Server, tc portCase, scaling string) string {
 	t.Helper()
 	first := s.MustAWS(append([]string{"create-service", "--service-name", tc.name, "--auto-scaling-configuration-arn", scaling}, tc.create(tc.name)...)...)
 	second := s.MustAWS(append([]string{"create-service", "--service-name", tc.name + "-beside"}, tc.create(tc.name+"-beside")...)...)
@@ -138,6 +140,7 @@ func runPortCase(t *testing.T, s *testenv.Server, tc portCase, scaling string) {
 	}
 	t.Logf("%s: redeploy under load: %d requests, 0 failed; beside it %d requests, 0 failed", tc.name, l.total, l2.total)
 	servingPIDs(t, s, url, tc.path, tc.body("v2"), 2)
+	return url
 }
 
 // TestAppRunnerPorts deploys, unmodified, a Node app whose apprunner.yaml
@@ -226,7 +229,7 @@ func TestImagePort80(t *testing.T) {
 		},
 		"AutoDeploymentsEnabled": false,
 	})
-	runPortCase(t, s, portCase{
+	url := runPortCase(t, s, portCase{
 		name:   "image-80",
 		create: func(string) []string { return []string{"--source-configuration", source} },
 		path:   "/pid",
@@ -235,6 +238,16 @@ func TestImagePort80(t *testing.T) {
 			dockerenv.Push(t, repoName+":latest", dockerenv.AppImage(t, "APP_VERSION="+v, "APP_LISTEN=:80"))
 		},
 	}, twoInstances(t, s))
+
+	// A container reaches the host's loopback at 10.0.2.2, but not the API.
+	_, apiPort, _ := net.SplitHostPort(s.API)
+	_, routerPort, _ := net.SplitHostPort(s.Router)
+	if got := ask(t, s, url, "/dial?addr="+netns.HostLoopback+":"+routerPort); !strings.HasPrefix(got, "connected") {
+		t.Fatalf("container to the host's loopback (the router's port): %q", got)
+	}
+	if got := ask(t, s, url, "/dial?addr="+netns.HostLoopback+":"+apiPort); !strings.Contains(got, "refused") {
+		t.Fatalf("container to the API listener: %q, want connection refused", got)
+	}
 }
 
 // TestHostNetworkFallback runs the daemon without namespaces, as on a host
