@@ -56,7 +56,7 @@ type Config struct {
 // Run starts Slipway and serves until ctx ends. Stopping leaves app
 // instances running: the next start re-adopts them.
 func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+	if err := privateDir(cfg.DataDir); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
 	creds, err := loadOrCreateCredentials(cfg.DataDir)
@@ -67,8 +67,8 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("webhook secret: %w", err)
 	}
-	if err := os.MkdirAll(filepath.Join(cfg.DataDir, "secrets"), 0o700); err != nil {
-		return err
+	if err := privateDir(filepath.Join(cfg.DataDir, "secrets")); err != nil {
+		return fmt.Errorf("secrets dir: %w", err)
 	}
 	st, err := store.Open(ctx, filepath.Join(cfg.DataDir, "slipway.db"))
 	if err != nil {
@@ -103,6 +103,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	gitCache := git.NewCache(filepath.Join(cfg.DataDir, "git"), log)
 	eng := engine.New(engine.Config{
 		DataDir:       cfg.DataDir,
+		Region:        cfg.Region,
 		DeployTimeout: cfg.DeployTimeout,
 	}, st, backend, rt, gitCache,
 		secret.Store{Dir: filepath.Join(cfg.DataDir, "secrets")},
@@ -192,4 +193,15 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	wg.Wait()
 	log.Info("slipway stopped; app instances keep running")
 	return runErr
+}
+
+// privateDir makes dir, with its parents, and makes it 0700 even when it
+// already existed: MkdirAll leaves an existing directory's mode alone, and
+// a data directory made readable by an older Slipway or by hand would let
+// every local user read the credentials, secrets and logs in it.
+func privateDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	return os.Chmod(dir, 0o700)
 }

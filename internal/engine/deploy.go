@@ -167,10 +167,16 @@ func (e *Engine) prepareCode(ctx context.Context, svc store.Service, op store.Op
 		return err
 	})
 	switch {
-	case err == nil && b.Artifact.Backend == builder.Name() && (!filepath.IsAbs(b.Artifact.Path) || exists(b.Artifact.Path)):
-		logs.printf("reusing build %s of commit %s", spec.Key, short(commit))
-		rel.Artifact = b.Artifact
-		return rel, nil
+	case err == nil && b.Artifact.Backend == builder.Name():
+		ok, err := e.artifactExists(ctx, b.Artifact)
+		if err != nil {
+			return rel, fmt.Errorf("%w: build %s: %w", ErrBuild, spec.Key, err)
+		}
+		if ok {
+			logs.printf("reusing build %s of commit %s", spec.Key, short(commit))
+			rel.Artifact = b.Artifact
+			return rel, nil
+		}
 	case err != nil && !errors.Is(err, store.ErrNotFound):
 		return rel, err
 	}
@@ -189,6 +195,11 @@ func (e *Engine) prepareCode(ctx context.Context, svc store.Service, op store.Op
 		logs.printf("building the Dockerfile in %s with %s", displayDir(dir), builder.Name())
 	default:
 		logs.printf("building with runtime %s in %s (%s runtime)", spec.Runtime, displayDir(dir), builder.Name())
+	}
+	if tc, ok := builder.(runtime.ToolchainChecker); ok {
+		if w := tc.ToolchainMismatch(ctx, spec); w != "" {
+			logs.printf("%s", w)
+		}
 	}
 	start := e.now()
 	art, err := builder.Build(ctx, spec, logs.build)
@@ -368,9 +379,10 @@ func (e *Engine) startInstances(ctx context.Context, svc store.Service, opID str
 	return started, nil
 }
 
-// environment resolves a run plan's environment, secrets included.
+// environment resolves a run plan's environment: App Runner's own
+// variables, then the configuration's variables and secrets, which win.
 func (e *Engine) environment(ctx context.Context, run store.RunPlan) (map[string]string, error) {
-	env := make(map[string]string, len(run.Env)+len(run.Secrets))
+	env := appRunnerEnv(e.cfg.Region)
 	for k, v := range run.Env {
 		env[k] = v
 	}

@@ -17,6 +17,9 @@ import (
 type Config struct {
 	// DataDir holds builds/ and logs/.
 	DataDir string
+	// Region is the AWS region Slipway answers as; instances get it in
+	// AWS_REGION and AWS_DEFAULT_REGION, as on App Runner.
+	Region string
 	// DeployTimeout bounds one deployment, build included.
 	DeployTimeout time.Duration
 	// DrainTimeout bounds how long old instances get to finish requests.

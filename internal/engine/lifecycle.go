@@ -45,7 +45,11 @@ func (e *Engine) resume(ctx context.Context, svc store.Service, op store.Operati
 		return fmt.Errorf("%w: the service has no deployed version to resume", ErrConfig)
 	}
 	e.stopRole(ctx, svc, store.RoleCandidate)
-	if !exists(svc.Release.Artifact.Path) {
+	ok, err := e.artifactExists(ctx, svc.Release.Artifact)
+	if err != nil {
+		return fmt.Errorf("%w: the build of %s: %w", ErrBuild, short(svc.Release.Revision), err)
+	}
+	if !ok {
 		return fmt.Errorf("%w: the build of %s is gone from %s", ErrBuild, short(svc.Release.Revision), svc.Release.Artifact.Path)
 	}
 	n, err := e.desiredInstances(ctx, svc.Config)

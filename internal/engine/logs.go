@@ -34,7 +34,7 @@ func (e *Engine) openOpLog(svc store.Service, opID string) (*opLog, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("log dir: %w", err)
 	}
-	f, err := os.OpenFile(filepath.Join(dir, "op-"+opID+".log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	f, err := os.OpenFile(filepath.Join(dir, "op-"+opID+".log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("operation log: %w", err)
 	}

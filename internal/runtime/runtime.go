@@ -139,3 +139,26 @@ var ErrBuildFailed = errors.New("build failed")
 type Lister interface {
 	List(ctx context.Context) ([]Instance, error)
 }
+
+// ArtifactChecker is implemented by backends that can tell whether an
+// artifact they built is still there. Only the backend knows what an
+// artifact's Path means (a directory for the process backend, an image ID
+// for Docker's), so the engine asks it before resuming or reusing a build
+// instead of looking at the file system itself.
+type ArtifactChecker interface {
+	// ArtifactExists reports whether Start can still run a without
+	// building it again.
+	ArtifactExists(ctx context.Context, a Artifact) (bool, error)
+}
+
+// ToolchainChecker is implemented by backends that build and run apps with
+// the host's own toolchains rather than with the runtime's images (the
+// process backend): the version an app asks for (NODEJS_12, runtime-version
+// 18.19.0) may not be the one the host has. The engine asks once per build
+// and logs the answer, so that difference is never silent.
+type ToolchainChecker interface {
+	// ToolchainMismatch describes how the host's toolchain differs from
+	// the version spec asks for, as a warning line; "" when it matches or
+	// nothing was asked. It never fails a build.
+	ToolchainMismatch(ctx context.Context, spec BuildSpec) string
+}

@@ -315,6 +315,25 @@ func (b *Backend) ensureImage(ctx context.Context, a runtime.Artifact) error {
 	return nil
 }
 
+// ArtifactExists reports whether a's image is present, or can be pulled
+// again by the digest it was pulled by, as Start does: a resume must not
+// need the tag to still point at the image.
+func (b *Backend) ArtifactExists(ctx context.Context, a runtime.Artifact) (bool, error) {
+	if a.Path == "" {
+		return false, nil
+	}
+	_, err := b.cli.ImageInspect(ctx, a.Path)
+	switch {
+	case err == nil:
+		return true, nil
+	case !cerrdefs.IsNotFound(err):
+		return false, fmt.Errorf("image %s: %w", a.Path, err)
+	}
+	return pinned(a.Key) && !strings.HasPrefix(a.Key, "sha256:"), nil
+}
+
+var _ runtime.ArtifactChecker = (*Backend)(nil)
+
 // registryAuth returns the engine's X-Registry-Auth value for ref's
 // registry from the keychain, or "" for anonymous access.
 func (b *Backend) registryAuth(ctx context.Context, ref string) (string, error) {

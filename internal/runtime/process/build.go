@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -46,8 +47,9 @@ func (b *Backend) Build(ctx context.Context, spec runtime.BuildSpec, log io.Writ
 	if m, err := readMarker(spec.SourceDir); err == nil && m.Key == spec.Key {
 		return art, nil
 	}
-	env := os.Environ()
-	env = appendEnv(env, spec.Env)
+	// Not os.Environ(): the daemon's AWS keys would reach build commands
+	// and, through their output, the logs anyone with API access reads.
+	env := hostBuildEnv(spec.Env)
 	for i, c := range spec.Commands {
 		if err := runBuildCommand(ctx, dir, env, c, log); err != nil {
 			var ee *exec.ExitError
@@ -143,6 +145,23 @@ func writeFileAtomic(path string, b []byte) error {
 	}
 	return os.Rename(tmp, path)
 }
+
+// ArtifactExists reports whether the built tree is still in place.
+func (b *Backend) ArtifactExists(ctx context.Context, a runtime.Artifact) (bool, error) {
+	if a.Path == "" {
+		return false, nil
+	}
+	fi, err := os.Stat(a.Path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("artifact %s: %w", a.Key, err)
+	}
+	return fi.IsDir(), nil
+}
+
+var _ runtime.ArtifactChecker = (*Backend)(nil)
 
 // RemoveArtifact deletes the built tree.
 func (b *Backend) RemoveArtifact(ctx context.Context, a runtime.Artifact) error {
