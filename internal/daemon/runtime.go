@@ -8,6 +8,7 @@ import (
 	"net"
 	"path/filepath"
 
+	"github.com/slipwayhq/slipway/internal/cgroup"
 	"github.com/slipwayhq/slipway/internal/netns"
 	"github.com/slipwayhq/slipway/internal/runtime"
 	"github.com/slipwayhq/slipway/internal/runtime/docker"
@@ -26,7 +27,11 @@ const (
 // the Docker backend, which runs images and Dockerfile builds whatever
 // --runtime says, when an engine answers (nil otherwise).
 func backends(cfg Config, network *netns.Config, log *slog.Logger) (runtime.Backend, *docker.Backend, error) {
-	proc := process.New(process.Config{Dir: filepath.Join(cfg.DataDir, "run"), ShimPath: cfg.ShimPath, Network: network}, log)
+	limits := cgroup.Available()
+	if limits != nil {
+		log.Warn("process instances run without their Cpu and Memory limits: control groups cannot be made here", "reason", limits)
+	}
+	proc := process.New(process.Config{Dir: filepath.Join(cfg.DataDir, "run"), ShimPath: cfg.ShimPath, Network: network, Limits: limits == nil}, log)
 	dock, err := docker.New(docker.Config{
 		Network: network,
 		Host:    cfg.DockerHost,

@@ -53,6 +53,7 @@ func (e *Engine) deploy(ctx context.Context, svc store.Service, op store.Operati
 	}
 	check := healthCheck(cfg.HealthCheck)
 	logs.printf("starting %d instance(s) of %s; health check %s", n, short(rel.Revision), describeCheck(check))
+	e.warnUnlimited(rel, logs)
 	started, err := e.startInstances(ctx, svc, op.ID, rel, n, check, logs)
 	if err != nil {
 		return err

@@ -175,5 +175,3 @@ func nsGet(t *testing.T, path, addr string) string {
 	b, _ := io.ReadAll(resp.Body)
 	return string(b)
 }
-
-

@@ -68,7 +68,6 @@ func twoInstances(t *testing.T, s *testenv.Server) string {
 	return str(out, "AutoScalingConfiguration", "AutoScalingConfigurationArn")
 }
 
-
 // instanceRE finds an instance's name in its answer: a pid, or for
 // containers a host name and pid.
 var instanceRE = regexp.MustCompile(`pid=(\S+)`)
@@ -98,7 +97,7 @@ func servingPIDs(t *testing.T, s *testenv.Server, url, path, body string, want i
 type portCase struct {
 	name    string
 	create  func(name string) []string // create-service arguments after the name
-	path    string // answers with the instance's pid
+	path    string                     // answers with the instance's pid
 	body    func(version string) string
 	advance func(version string) // makes the next version
 }

@@ -51,6 +51,9 @@ type Config struct {
 	// own, where it listens on its configured port; nil runs instances on
 	// the host's network, each on a free port.
 	Network *netns.Config
+	// Limits enforces instances' CPU and memory through control groups
+	// (see package cgroup); false runs them unlimited.
+	Limits bool
 }
 
 // Backend runs builds and instances as host processes.

@@ -18,6 +18,8 @@ type exitRecord struct {
 	// "terminated"), or is empty when it exited.
 	Signal string `json:"signal"`
 	Reason string `json:"reason"`
+	// OOMKilled says the app's control group ran out of memory.
+	OOMKilled bool `json:"oomKilled,omitempty"`
 }
 
 func exitFromStatus(ws syscall.WaitStatus) exitRecord {

@@ -87,7 +87,8 @@ func (b *Backend) Start(ctx context.Context, spec runtime.InstanceSpec) (runtime
 	if err != nil {
 		return runtime.Instance{}, fmt.Errorf("start %s: %w", spec.ID, err)
 	}
-	cmd.Args = append(cmd.Args, shimArgs(logPath, spec.ID, b.cfg.Dir, netArgs, script(spec.PreRun, spec.Command))...)
+	extra := append(netArgs, b.limitArgs(spec)...)
+	cmd.Args = append(cmd.Args, shimArgs(logPath, spec.ID, b.cfg.Dir, extra, script(spec.PreRun, spec.Command))...)
 	if err := cmd.Start(); err != nil {
 		return runtime.Instance{}, fmt.Errorf("start %s: run shim: %w", spec.ID, err)
 	}
@@ -203,7 +204,7 @@ func (b *Backend) Status(ctx context.Context, inst runtime.Instance) (runtime.St
 	if err != nil {
 		return runtime.State{}, fmt.Errorf("status %s: %w", inst.ID, err)
 	}
-	return runtime.State{ExitCode: rec.Code, Reason: rec.Reason}, nil
+	return runtime.State{ExitCode: rec.Code, Reason: rec.Reason, OOMKilled: rec.OOMKilled}, nil
 }
 
 // Stop sends SIGTERM to the shim, which passes it to the app's process group
@@ -218,6 +219,9 @@ func (b *Backend) Stop(ctx context.Context, inst runtime.Instance, grace time.Du
 		return err
 	}
 	b.reap(r)
+	// The shim removes its instance's control group as it ends; one it
+	// could not (it was killed) goes here.
+	defer b.removeGroup(inst.ID)
 	if _, ok, err := alive(r); err != nil || !ok {
 		return err
 	}

@@ -39,6 +39,8 @@ func RunShim(args []string) int {
 	state := fs.String("state", "", "`dir`ectory for the <id>.pid and <id>.exit files")
 	var network shimNetwork
 	network.register(fs)
+	var limits shimLimits
+	limits.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -51,7 +53,7 @@ func RunShim(args []string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
-	code, err := shim(*logPath, *id, *state, &network, argv)
+	code, err := shim(*logPath, *id, *state, &network, &limits, argv)
 	if err != nil {
 		// Stderr is /dev/null when the daemon starts the shim; this is for
 		// people running it by hand.
@@ -60,7 +62,7 @@ func RunShim(args []string) int {
 	return code
 }
 
-func shim(logPath, id, state string, network *shimNetwork, argv []string) (int, error) {
+func shim(logPath, id, state string, network *shimNetwork, limits *shimLimits, argv []string) (int, error) {
 	// Subscribe first so that a Stop right after Start is not lost.
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
@@ -92,10 +94,12 @@ func shim(logPath, id, state string, network *shimNetwork, argv []string) (int, 
 	}
 	var rec exitRecord
 	var sig syscall.Signal
-	if err := network.setup(); err != nil {
+	// The network first: slirp4netns must not run inside the app's limits.
+	if err := errors.Join(network.setup(), limits.join()); err != nil {
 		rec = exitRecord{Code: -1, Reason: fmt.Sprintf("failed to start: %v", err)}
 	} else {
-		rec, sig = run(argv, stdout, stderr, sigs, start)
+		rec, sig = run(argv, stdout, stderr, sigs, limits.startWith(start))
+		rec = limits.verdict(rec, sig)
 	}
 	stdout.Close()
 	stderr.Close()
@@ -109,6 +113,7 @@ func shim(logPath, id, state string, network *shimNetwork, argv []string) (int, 
 	if self := os.Getpid(); sid() == self {
 		signalSession(self, self, syscall.SIGKILL)
 	}
+	limits.leave()
 	if sig != 0 {
 		return 128 + int(sig), err
 	}

@@ -41,3 +41,23 @@ func portHint(ctx context.Context, inst runtime.Instance, run store.RunPlan) str
 		"where each instance gets a free port in $%s and must listen on it",
 		run.Port, env, given, env)
 }
+
+// limitsEnforcer is implemented by backends that may run instances without
+// their Cpu and Memory limits (the process runtime, without cgroups).
+type limitsEnforcer interface {
+	LimitsEnforced() bool
+}
+
+// warnUnlimited says in the operation log when rel's limits will not hold.
+func (e *Engine) warnUnlimited(rel store.Release, logs *opLog) {
+	if rel.Run.CPU <= 0 && rel.Run.Memory <= 0 {
+		return
+	}
+	b, err := e.backendFor(rel.Artifact.Backend)
+	if err != nil {
+		return
+	}
+	if l, ok := b.(limitsEnforcer); ok && !l.LimitsEnforced() {
+		logs.printf("warning: Cpu and Memory are not enforced: this host cannot make control groups for instances (see the daemon's start-up log)")
+	}
+}
