@@ -26,7 +26,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	// These tests need the real tools: fail, never skip.
-	if err := testenv.Need("aws", "git", "python3", "node", "go", "slirp4netns"); err != nil {
+	if err := testenv.Need("aws", "git", "python3", "node", "npm", "go", "slirp4netns"); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
