@@ -6,7 +6,10 @@ import (
 	"math"
 	"os"
 	"path"
+	"path/filepath"
+	"slices"
 	"strconv"
+	"syscall"
 	"time"
 
 	cgroups "github.com/containerd/cgroups/v3"
@@ -21,6 +24,13 @@ const Parent = "/slipway"
 
 // cpuPeriod is the CFS period the CPU quota is a share of (100 ms).
 const cpuPeriod = 100000
+
+// unifiedRoot is where the v2 hierarchy is mounted on a unified host.
+const unifiedRoot = "/sys/fs/cgroup"
+
+// ErrController means a controller a limit needs is not available to
+// Slipway's groups, so the limit could not be enforced.
+var ErrController = errors.New("controller not available")
 
 // Limits are an instance's InstanceConfiguration in units the kernel takes.
 // Zero fields set no limit.
@@ -51,17 +61,26 @@ func groupPath(name string) (string, error) {
 	return path.Join(Parent, name), nil
 }
 
-// Create makes the group name with limits l, replacing the limits of a
-// group of that name left behind.
+// Create makes the group name with limits l. A group of that name left
+// behind keeps its limits replaced but also its counters, so callers that
+// read OOMKills remove it first.
 func Create(name string, l Limits) (*Group, error) {
 	p, err := groupPath(name)
 	if err != nil {
 		return nil, err
 	}
 	if unified() {
-		m, err := cgroup2.NewManager("/sys/fs/cgroup", p, v2Resources(l))
+		m, err := cgroup2.NewManager(unifiedRoot, p, v2Resources(l, false))
 		if err != nil {
 			return nil, fmt.Errorf("cgroup %s: %w", p, err)
+		}
+		// memory.swap.max exists only where the kernel accounts swap; there
+		// is no swap to forbid where it does not.
+		if l.MemoryMiB > 0 && exists(filepath.Join(unifiedRoot, p, "memory.swap.max")) {
+			if err := m.Update(&cgroup2.Resources{Memory: v2Resources(l, true).Memory}); err != nil {
+				m.Delete()
+				return nil, fmt.Errorf("cgroup %s: %w", p, err)
+			}
 		}
 		return &Group{path: p, v2: m}, nil
 	}
@@ -69,7 +88,27 @@ func Create(name string, l Limits) (*Group, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cgroup %s: %w", p, err)
 	}
+	// cgroup1.New skips controllers that are not mounted: a limit on one
+	// would silently not hold.
+	if missing := missingV1(l, c.Subsystems()); missing != "" {
+		c.Delete()
+		return nil, fmt.Errorf("cgroup %s: %s: %w", p, missing, ErrController)
+	}
 	return &Group{path: p, v1: c}, nil
+}
+
+// missingV1 names the v1 controller l needs that active lacks, if any.
+func missingV1(l Limits, active []cgroup1.Subsystem) string {
+	has := func(n cgroup1.Name) bool {
+		return slices.ContainsFunc(active, func(s cgroup1.Subsystem) bool { return s.Name() == n })
+	}
+	switch {
+	case l.CPU > 0 && !has(cgroup1.Cpu):
+		return string(cgroup1.Cpu)
+	case l.MemoryMiB > 0 && !has(cgroup1.Memory):
+		return string(cgroup1.Memory)
+	}
+	return ""
 }
 
 // Load opens the existing group name.
@@ -146,9 +185,43 @@ func (g *Group) CPUUsage() (time.Duration, error) {
 	return time.Duration(st.CPU.Usage.Total), nil
 }
 
+// Kill sends SIGKILL to every process in the group: what an instance left
+// behind when its shim was killed. It does not wait for them to go; Delete
+// does.
+func (g *Group) Kill() error {
+	if g.v2 != nil {
+		if err := g.v2.Kill(); err != nil {
+			return fmt.Errorf("cgroup %s: kill: %w", g.path, err)
+		}
+		return nil
+	}
+	// Without a freezer in the hierarchy a process may fork while we kill;
+	// a few rounds catch its children.
+	for range 10 {
+		pids := map[int]bool{}
+		for _, s := range g.v1.Subsystems() {
+			procs, err := g.v1.Processes(s.Name(), true)
+			if err != nil && !errors.Is(err, os.ErrNotExist) {
+				return fmt.Errorf("cgroup %s: kill: %w", g.path, err)
+			}
+			for _, p := range procs {
+				pids[p.Pid] = true
+			}
+		}
+		if len(pids) == 0 {
+			return nil
+		}
+		for pid := range pids {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return nil
+}
+
 // Delete removes the group, which must have no processes left. Processes
 // that were just killed may take a moment to leave it, so Delete retries
-// for up to a second.
+// for up to a second. A group already gone is no error.
 func (g *Group) Delete() error {
 	var err error
 	for range 20 {
@@ -157,12 +230,52 @@ func (g *Group) Delete() error {
 		} else {
 			err = g.v1.Delete()
 		}
-		if err == nil || errors.Is(err, os.ErrNotExist) {
+		if err == nil || errors.Is(err, os.ErrNotExist) || errors.Is(err, cgroup1.ErrCgroupDeleted) {
 			return nil
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 	return fmt.Errorf("cgroup %s: delete: %w", g.path, err)
+}
+
+// Names lists the groups under Parent, in any of the hierarchies Slipway
+// uses, so that groups whose owners died can be found.
+func Names() ([]string, error) {
+	var dirs []string
+	if unified() {
+		dirs = []string{filepath.Join(unifiedRoot, Parent)}
+	} else {
+		subs, err := v1Hierarchy()
+		if err != nil {
+			return nil, fmt.Errorf("cgroup: list: %w", err)
+		}
+		for _, s := range subs {
+			if p, ok := s.(interface{ Path(string) string }); ok {
+				dirs = append(dirs, p.Path(Parent))
+			}
+		}
+	}
+	var names []string
+	for _, d := range dirs {
+		des, err := os.ReadDir(d)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("cgroup: list: %w", err)
+		}
+		for _, de := range des {
+			if de.IsDir() && !slices.Contains(names, de.Name()) {
+				names = append(names, de.Name())
+			}
+		}
+	}
+	return names, nil
+}
+
+func exists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }
 
 // v1Hierarchy limits v1 groups to the controllers limits need, so that
@@ -185,13 +298,13 @@ func v1Hierarchy() ([]cgroup1.Subsystem, error) {
 // swapAccounting says whether v1's memory controller can limit memory plus
 // swap (memory.memsw.*), which needs the kernel's swap accounting.
 func swapAccounting() bool {
-	_, err := os.Stat("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes")
-	return err == nil
+	return exists("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes")
 }
 
 // v1Resources is l for cgroup v1. Memory plus swap is limited to the memory
 // limit where the kernel can, so that running out is an OOM kill and not a
-// slow crawl through swap.
+// slow crawl through swap; swappiness 0 keeps the group's pages out of swap
+// where it cannot.
 func v1Resources(l Limits, memsw bool) *specs.LinuxResources {
 	r := &specs.LinuxResources{}
 	if q, ok := quota(l.CPU); ok {
@@ -200,7 +313,8 @@ func v1Resources(l Limits, memsw bool) *specs.LinuxResources {
 	}
 	if l.MemoryMiB > 0 {
 		b := int64(l.MemoryMiB) << 20
-		r.Memory = &specs.LinuxMemory{Limit: &b}
+		noSwap := uint64(0)
+		r.Memory = &specs.LinuxMemory{Limit: &b, Swappiness: &noSwap}
 		if memsw {
 			r.Memory.Swap = &b
 		}
@@ -208,9 +322,9 @@ func v1Resources(l Limits, memsw bool) *specs.LinuxResources {
 	return r
 }
 
-// v2Resources is l for cgroup v2: cpu.max "QUOTA 100000", memory.max and no
-// swap at all (memory.swap.max 0).
-func v2Resources(l Limits) *cgroup2.Resources {
+// v2Resources is l for cgroup v2: cpu.max "QUOTA 100000", memory.max and,
+// where the kernel accounts swap, no swap at all (memory.swap.max 0).
+func v2Resources(l Limits, swap bool) *cgroup2.Resources {
 	r := &cgroup2.Resources{}
 	if q, ok := quota(l.CPU); ok {
 		period := uint64(cpuPeriod)
@@ -218,17 +332,22 @@ func v2Resources(l Limits) *cgroup2.Resources {
 	}
 	if l.MemoryMiB > 0 {
 		b := int64(l.MemoryMiB) << 20
-		zero := int64(0)
-		r.Memory = &cgroup2.Memory{Max: &b, Swap: &zero}
+		r.Memory = &cgroup2.Memory{Max: &b}
+		if swap {
+			zero := int64(0)
+			r.Memory.Swap = &zero
+		}
 	}
 	return r
 }
 
+// quota is cpu vCPUs as a CFS quota per cpuPeriod; the kernel takes no
+// less than 1 ms.
 func quota(cpu float64) (int64, bool) {
 	if cpu <= 0 {
 		return 0, false
 	}
-	return int64(math.Round(cpu * cpuPeriod)), true
+	return max(int64(math.Round(cpu*cpuPeriod)), 1000), true
 }
 
 // Available says why limits cannot be enforced here, or returns nil: it

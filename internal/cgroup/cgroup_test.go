@@ -3,48 +3,141 @@ package cgroup
 import (
 	"io"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/containerd/cgroups/v3/cgroup2"
+	"github.com/containerd/cgroups/v3/cgroup1"
 )
 
-func TestResources(t *testing.T) {
-	v2 := v2Resources(Limits{CPU: 0.25, MemoryMiB: 512})
-	if got := string(v2.CPU.Max); got != "25000 100000" {
-		t.Errorf("v2 cpu.max = %q, want 25000 100000", got)
+// TestV2Resources checks the files a v2 host gets, which this v1 machine
+// cannot show for real.
+func TestV2Resources(t *testing.T) {
+	tests := []struct {
+		name              string
+		l                 Limits
+		swap              bool
+		wantCPU           string // cpu.max; "" for none
+		wantMax, wantSwap int64  // memory.max, memory.swap.max; -1 for none
+	}{
+		{"quarter vCPU, 512 MiB", Limits{CPU: 0.25, MemoryMiB: 512}, true, "25000 100000", 512 << 20, 0},
+		{"4 vCPUs", Limits{CPU: 4}, true, "400000 100000", -1, -1},
+		{"no swap accounting", Limits{MemoryMiB: 64}, false, "", 64 << 20, -1},
+		{"tiny quota is the kernel's 1 ms", Limits{CPU: 0.001}, true, "1000 100000", -1, -1},
+		{"none", Limits{}, true, "", -1, -1},
 	}
-	if *v2.Memory.Max != 512<<20 || *v2.Memory.Swap != 0 {
-		t.Errorf("v2 memory.max %d swap.max %d, want 512 MiB and 0", *v2.Memory.Max, *v2.Memory.Swap)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := v2Resources(tt.l, tt.swap)
+			cpu := ""
+			if r.CPU != nil {
+				cpu = string(r.CPU.Max)
+			}
+			if cpu != tt.wantCPU {
+				t.Errorf("cpu.max = %q, want %q", cpu, tt.wantCPU)
+			}
+			gotMax, gotSwap := int64(-1), int64(-1)
+			if r.Memory != nil && r.Memory.Max != nil {
+				gotMax = *r.Memory.Max
+			}
+			if r.Memory != nil && r.Memory.Swap != nil {
+				gotSwap = *r.Memory.Swap
+			}
+			if gotMax != tt.wantMax || gotSwap != tt.wantSwap {
+				t.Errorf("memory.max %d, memory.swap.max %d; want %d, %d", gotMax, gotSwap, tt.wantMax, tt.wantSwap)
+			}
+		})
 	}
-	if r := v2Resources(Limits{}); r.CPU != nil || r.Memory != nil {
-		t.Errorf("v2 of no limits = %+v, want none", r)
-	}
-	if got := (&cgroup2.Resources{CPU: &cgroup2.CPU{Max: cgroup2.NewCPUMax(ptr(int64(200000)), ptr(uint64(100000)))}}).CPU.Max; got != "200000 100000" {
-		t.Errorf("2 vCPUs: %q", got)
-	}
+}
 
-	v1 := v1Resources(Limits{CPU: 2, MemoryMiB: 64}, true)
-	if *v1.CPU.Quota != 200000 || *v1.CPU.Period != 100000 {
-		t.Errorf("v1 cfs quota %d period %d, want 200000 100000", *v1.CPU.Quota, *v1.CPU.Period)
+func TestV1Resources(t *testing.T) {
+	tests := []struct {
+		name         string
+		l            Limits
+		memsw        bool
+		wantQuota    int64 // -1 for none
+		wantLimit    int64 // memory.limit_in_bytes; -1 for none
+		wantMemsw    int64 // memory.memsw.limit_in_bytes; -1 for none
+		wantNoSwappy bool  // memory.swappiness 0
+	}{
+		{"2 vCPUs, 64 MiB with memsw", Limits{CPU: 2, MemoryMiB: 64}, true, 200000, 64 << 20, 64 << 20, true},
+		{"64 MiB without memsw", Limits{MemoryMiB: 64}, false, -1, 64 << 20, -1, true},
+		{"quarter vCPU", Limits{CPU: 0.25}, true, 25000, -1, -1, false},
 	}
-	if *v1.Memory.Limit != 64<<20 || v1.Memory.Swap == nil || *v1.Memory.Swap != 64<<20 {
-		t.Errorf("v1 memory %+v, want limit and memsw 64 MiB", v1.Memory)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := v1Resources(tt.l, tt.memsw)
+			q := int64(-1)
+			if r.CPU != nil {
+				q = *r.CPU.Quota
+				if *r.CPU.Period != cpuPeriod {
+					t.Errorf("cfs_period_us = %d, want %d", *r.CPU.Period, cpuPeriod)
+				}
+			}
+			if q != tt.wantQuota {
+				t.Errorf("cfs_quota_us = %d, want %d", q, tt.wantQuota)
+			}
+			limit, memsw, noSwappy := int64(-1), int64(-1), false
+			if m := r.Memory; m != nil {
+				limit = *m.Limit
+				if m.Swap != nil {
+					memsw = *m.Swap
+				}
+				noSwappy = m.Swappiness != nil && *m.Swappiness == 0
+			}
+			if limit != tt.wantLimit || memsw != tt.wantMemsw || noSwappy != tt.wantNoSwappy {
+				t.Errorf("limit %d, memsw %d, swappiness 0 %v; want %d, %d, %v", limit, memsw, noSwappy, tt.wantLimit, tt.wantMemsw, tt.wantNoSwappy)
+			}
+		})
 	}
-	if v1 := v1Resources(Limits{MemoryMiB: 64}, false); v1.Memory.Swap != nil || v1.CPU != nil {
-		t.Errorf("v1 without swap accounting: %+v", v1)
+}
+
+func TestGroupPath(t *testing.T) {
+	tests := []struct {
+		name, want string
+		ok         bool
+	}{
+		{"abc-123", "/slipway/abc-123", true},
+		{"", "", false},
+		{".", "", false},
+		{"..", "", false},
+		{"a/b", "", false},
 	}
-	for _, bad := range []string{"", ".", "..", "a/b"} {
-		if _, err := groupPath(bad); err == nil {
-			t.Errorf("groupPath(%q) accepted", bad)
+	for _, tt := range tests {
+		got, err := groupPath(tt.name)
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("groupPath(%q) = %q, %v; want %q (ok %v)", tt.name, got, err, tt.want, tt.ok)
 		}
 	}
 }
 
-func ptr[T any](v T) *T { return &v }
+type subsystem cgroup1.Name
+
+func (s subsystem) Name() cgroup1.Name { return cgroup1.Name(s) }
+
+func TestMissingV1(t *testing.T) {
+	all := []cgroup1.Subsystem{subsystem(cgroup1.Cpu), subsystem(cgroup1.Cpuacct), subsystem(cgroup1.Memory)}
+	cpuOnly := []cgroup1.Subsystem{subsystem(cgroup1.Cpu)}
+	tests := []struct {
+		l      Limits
+		active []cgroup1.Subsystem
+		want   string
+	}{
+		{Limits{CPU: 1, MemoryMiB: 64}, all, ""},
+		{Limits{CPU: 1, MemoryMiB: 64}, cpuOnly, "memory"},
+		{Limits{CPU: 1}, cpuOnly, ""},
+		{Limits{MemoryMiB: 64}, nil, "memory"},
+		{Limits{CPU: 1}, nil, "cpu"},
+	}
+	for _, tt := range tests {
+		if got := missingV1(tt.l, tt.active); got != tt.want {
+			t.Errorf("missingV1(%+v, %d active) = %q, want %q", tt.l, len(tt.active), got, tt.want)
+		}
+	}
+}
 
 // inGroup starts sh -c script in a new group with limits l: the script
 // waits on stdin until the process is in the group.
@@ -53,7 +146,7 @@ func inGroup(t *testing.T, l Limits, script string) (*Group, *exec.Cmd) {
 	if err := Available(); err != nil {
 		t.Fatalf("cgroups unavailable (the tests need root): %v", err)
 	}
-	g, err := Create(strings.ReplaceAll(t.Name(), "/", "-")+"-"+strconv.Itoa(int(time.Now().UnixNano()%1e6)), l)
+	g, err := Create(testName(t), l)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,6 +159,7 @@ func inGroup(t *testing.T, l Limits, script string) (*Group, *exec.Cmd) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
+		g.Kill()
 		cmd.Process.Kill()
 		cmd.Wait()
 		if err := g.Delete(); err != nil {
@@ -78,6 +172,14 @@ func inGroup(t *testing.T, l Limits, script string) (*Group, *exec.Cmd) {
 	io.WriteString(stdin, "go\n")
 	stdin.Close()
 	return g, cmd
+}
+
+var testSeq int
+
+// testName is a group name unique to this test run.
+func testName(t *testing.T) string {
+	testSeq++
+	return "test-" + strings.ReplaceAll(t.Name(), "/", "-") + "-" + strconv.Itoa(syscall.Getpid()) + "-" + strconv.Itoa(testSeq)
 }
 
 func TestMemoryLimitKills(t *testing.T) {
@@ -94,28 +196,75 @@ func TestMemoryLimitKills(t *testing.T) {
 	}
 }
 
+// Within its limit, an app is not killed and the group counts no kill.
+func TestMemoryWithinLimit(t *testing.T) {
+	g, cmd := inGroup(t, Limits{MemoryMiB: 128},
+		`exec python3 -c 'b = bytearray(32 << 20)'`)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("32 MiB under a 128 MiB limit: %v", err)
+	}
+	if n, err := g.OOMKills(); err != nil || n != 0 {
+		t.Fatalf("OOMKills = %d, %v; want 0", n, err)
+	}
+}
+
+// TestCPUQuota runs two busy loops side by side for a second, one limited
+// to 0.25 vCPU and one unlimited; the machine is shared, so the unlimited
+// one only has to use clearly more.
 func TestCPUQuota(t *testing.T) {
-	busy := `end=$(( $(date +%s) + 2 )); while [ $(date +%s) -lt $end ]; do :; done`
-	limited, cmd := inGroup(t, Limits{CPU: 0.25}, busy)
-	free, cmd2 := inGroup(t, Limits{}, busy)
+	busy := `while :; do :; done`
+	limited, _ := inGroup(t, Limits{CPU: 0.25}, busy)
+	free, _ := inGroup(t, Limits{}, busy)
+	time.Sleep(200 * time.Millisecond) // past the first period's burst
+	usage := func() (time.Duration, time.Duration) {
+		a, err := limited.CPUUsage()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := free.CPUUsage()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a, b
+	}
+	l0, f0 := usage()
 	start := time.Now()
-	cmd.Wait()
-	cmd2.Wait()
-	wall := time.Since(start)
-	used, err := limited.CPUUsage()
-	if err != nil {
+	time.Sleep(time.Second)
+	l1, f1 := usage()
+	wall := time.Since(start).Seconds()
+	share, freeShare := (l1-l0).Seconds()/wall, (f1-f0).Seconds()/wall
+	t.Logf("busy loops over %.2fs: 0.25 vCPU used %.2f CPUs, unlimited %.2f", wall, share, freeShare)
+	if share > 0.4 || share < 0.1 {
+		t.Errorf("a busy loop limited to 0.25 vCPU used %.2f CPUs, want about 0.25", share)
+	}
+	if freeShare < 1.5*share {
+		t.Errorf("the unlimited busy loop used %.2f CPUs, not clearly more than the limited one's %.2f", freeShare, share)
+	}
+}
+
+// Kill ends everything in the group, children in other process groups
+// included, so that Delete can remove it.
+func TestKillAndNames(t *testing.T) {
+	g, cmd := inGroup(t, Limits{MemoryMiB: 64}, `setsid sleep 60 & sleep 60 & wait`)
+	name := strings.TrimPrefix(g.Path(), Parent+"/")
+	names, err := Names()
+	if err != nil || !slices.Contains(names, name) {
+		t.Fatalf("Names() = %v, %v; want it to hold %s", names, err, name)
+	}
+	time.Sleep(100 * time.Millisecond) // the sleeps started
+	if err := g.Kill(); err != nil {
 		t.Fatal(err)
 	}
-	unlimited, err := free.CPUUsage()
-	if err != nil {
-		t.Fatal(err)
+	if err := cmd.Wait(); err == nil {
+		t.Fatal("the group's shell survived Kill")
 	}
-	share := used.Seconds() / wall.Seconds()
-	t.Logf("0.25 vCPU: %s of CPU in %s (%.2f); unlimited: %s", used, wall, share, unlimited)
-	if share > 0.35 || share < 0.1 {
-		t.Fatalf("a busy loop limited to 0.25 vCPU used %.2f CPUs", share)
+	if err := g.Delete(); err != nil {
+		t.Fatalf("Delete after Kill: %v", err)
 	}
-	if unlimited < 2*used {
-		t.Fatalf("the unlimited busy loop used %s, not clearly more than the limited one's %s", unlimited, used)
+	if _, err := Load(name); err == nil {
+		t.Fatal("Load found the deleted group")
+	}
+	if names, _ := Names(); slices.Contains(names, name) {
+		t.Fatalf("Names() = %v still holds %s", names, name)
 	}
 }

@@ -98,6 +98,9 @@ func New(cfg Config, log *slog.Logger) *Backend {
 		stop:      make(chan struct{}),
 		reaperEnd: make(chan struct{}),
 	}
+	if cfg.Limits {
+		b.removeStaleGroups()
+	}
 	go b.reaper()
 	return b
 }

@@ -221,7 +221,7 @@ func (b *Backend) Stop(ctx context.Context, inst runtime.Instance, grace time.Du
 	b.reap(r)
 	// The shim removes its instance's control group as it ends; one it
 	// could not (it was killed) goes here.
-	defer b.removeGroup(inst.ID)
+	defer b.removeGroup(inst.ID, r)
 	if _, ok, err := alive(r); err != nil || !ok {
 		return err
 	}

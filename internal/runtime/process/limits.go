@@ -1,11 +1,13 @@
 package process
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"syscall"
 
 	"github.com/slipwayhq/slipway/internal/cgroup"
@@ -27,16 +29,61 @@ func (b *Backend) limitArgs(spec runtime.InstanceSpec) []string {
 // engine warns in the operation log when they are not.
 func (b *Backend) LimitsEnforced() bool { return b.cfg.Limits }
 
-// removeGroup removes the group of instance id if a shim that was killed
-// could not; there is none when limits are off or the shim removed it.
-func (b *Backend) removeGroup(id string) {
+// removeGroup removes the group of instance id when its shim r could not:
+// the shim was killed, maybe leaving the app running in the group without
+// it. What is left in the group dies first, as the rest of an ended
+// instance does. There is no group when limits are off or the shim removed
+// it.
+func (b *Backend) removeGroup(id string, r ref) {
 	if !b.cfg.Limits {
 		return
 	}
-	if g, err := cgroup.Load(id); err == nil {
-		if err := g.Delete(); err != nil {
-			b.log.Warn("stale cgroup left behind", "id", id, "err", err)
+	if _, ok, err := alive(r); err != nil || ok {
+		return // the shim's own to remove
+	}
+	g, err := cgroup.Load(id)
+	if err != nil {
+		return
+	}
+	if err := errors.Join(g.Kill(), g.Delete()); err != nil {
+		b.log.Warn("stale cgroup left behind", "id", id, "err", err)
+	}
+}
+
+// removeStaleGroups removes the groups of this backend's instances whose
+// shims are gone (killed while the daemon was down), so that none is left
+// for good when no service owns the instance any more.
+func (b *Backend) removeStaleGroups() {
+	names, err := cgroup.Names()
+	if err != nil {
+		b.log.Warn("list cgroups", "err", err)
+		return
+	}
+	removed := 0
+	for _, id := range names {
+		data, err := os.ReadFile(pidFile(b.cfg.Dir, id))
+		if err != nil {
+			continue // not an instance of this backend
 		}
+		pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+		if err != nil || pid <= 1 {
+			continue
+		}
+		if st, err := readProcStat(pid); err == nil && st.state != 'Z' && isShimOf(pid, id) {
+			continue // running
+		}
+		g, err := cgroup.Load(id)
+		if err != nil {
+			continue
+		}
+		if err := errors.Join(g.Kill(), g.Delete()); err != nil {
+			b.log.Warn("stale cgroup left behind", "id", id, "err", err)
+			continue
+		}
+		removed++
+	}
+	if removed > 0 {
+		b.log.Info("removed the cgroups of instances whose shims were killed", "count", removed)
 	}
 }
 
@@ -58,7 +105,9 @@ func (l *shimLimits) register(fs *flag.FlagSet) {
 
 // join creates the group and moves the shim into it, so that the app is
 // born there: nothing it allocates escapes the limit. The shim's own few
-// MiB count against the limit too.
+// MiB count against the limit too. A group of the same name left by an
+// earlier run of this instance (its shim was killed) goes first, with
+// whatever still runs in it: its out-of-memory count is not this run's.
 func (l *shimLimits) join() error {
 	if l.name == "" {
 		return nil
@@ -66,6 +115,11 @@ func (l *shimLimits) join() error {
 	home, err := cgroup.Of(os.Getpid())
 	if err != nil {
 		return fmt.Errorf("limits: %w", err)
+	}
+	if old, err := cgroup.Load(l.name); err == nil {
+		if err := errors.Join(old.Kill(), old.Delete()); err != nil {
+			return fmt.Errorf("limits: %w", err)
+		}
 	}
 	g, err := cgroup.Create(l.name, cgroup.Limits{CPU: l.cpu, MemoryMiB: l.memory})
 	if err != nil {
