@@ -17,6 +17,7 @@ type attempt struct {
 	host      string
 	service   string
 	backend   *backendEntry
+	gate      *gate
 	retryable bool
 	retried   bool
 }
@@ -76,13 +77,13 @@ func (t *retryTransport) RoundTrip(out *http.Request) (*http.Response, error) {
 	if err == nil || !isDialError(err) || out.Context().Err() != nil || (body != nil && body.read.Load()) {
 		return resp, err
 	}
-	_, next := t.r.acquire(at.host, at.backend.id)
+	_, next, _ := t.r.acquire(at.host, at.backend.id)
 	if next == nil {
 		return nil, err
 	}
 	t.r.log.Warn("backend unreachable, retrying on another",
 		"service", at.service, "backend", at.backend.id, "next", next.id, "err", err)
-	at.backend.counter.n.Add(-1)
+	t.r.release(at.gate, at.backend)
 	at.backend = next
 	at.retried = true
 	retry := out.Clone(out.Context())

@@ -23,7 +23,18 @@ type Config struct {
 	// RequestTimeout bounds a whole proxied request, body included.
 	// Upgraded (WebSocket) connections are not bounded. Default 120s.
 	RequestTimeout time.Duration
+	// QueueTimeout bounds how long a request waits for capacity: for a
+	// backend under its MaxConcurrency, or for an idle service to wake.
+	// Default DefaultQueueTimeout.
+	QueueTimeout time.Duration
+	// Wake is called, without the router's locks, when a request arrives
+	// at an Idle route; it should start an instance. Calls may repeat while
+	// requests keep waiting.
+	Wake func(host string)
 }
+
+// DefaultQueueTimeout is how long a request waits for capacity by default.
+const DefaultQueueTimeout = 30 * time.Second
 
 // State says whether a route accepts traffic.
 type State int
@@ -37,6 +48,9 @@ const (
 	// Unavailable answers 503 "no healthy instance", e.g. while a service
 	// deploys for the first time or is stopped.
 	Unavailable
+	// Idle has no instance running because the service scaled to zero:
+	// requests wait (in the queue) while Config.Wake starts one.
+	Idle
 )
 
 func (s State) String() string {
@@ -47,6 +61,8 @@ func (s State) String() string {
 		return "Paused"
 	case Unavailable:
 		return "Unavailable"
+	case Idle:
+		return "Idle"
 	}
 	return "State(" + strconv.Itoa(int(s)) + ")"
 }
@@ -70,14 +86,27 @@ type Route struct {
 	Service  string
 	State    State
 	Backends []Backend
+	// MaxConcurrency is the most requests one backend is sent at once (App
+	// Runner's MaxConcurrency); 0 means no limit. Requests beyond the
+	// backends' capacity wait in a queue.
+	MaxConcurrency int
+	// QueueDepth bounds the requests waiting at once; one more is answered
+	// 429 Too Many Requests, as is one that waits past Config.QueueTimeout.
+	// 0 means DefaultQueueDepth.
+	QueueDepth int
 }
+
+// DefaultQueueDepth is a route's queue bound when it sets none.
+const DefaultQueueDepth = 1000
 
 // Router is an http.Handler proxying each request to a backend of the route
 // matching its Host header. It is safe for concurrent use.
 type Router struct {
-	log     *slog.Logger
-	timeout time.Duration
-	proxy   *httputil.ReverseProxy
+	log          *slog.Logger
+	timeout      time.Duration
+	queueTimeout time.Duration
+	wake         func(host string)
+	proxy        *httputil.ReverseProxy
 	// transport is the pool of connections to backends, wrapped by the
 	// retrying RoundTripper that proxy uses.
 	transport *http.Transport
@@ -91,6 +120,8 @@ type Router struct {
 	// counters holds the in-flight count of every backend ID that is routed
 	// to, or was and still had requests in flight at the last table write.
 	counters map[string]*counter
+	// gates holds the queue of every routed host, across table versions.
+	gates map[string]*gate
 	// targets holds the namespace targets of the routed backends, by
 	// targetKey; seq numbers their URL hosts.
 	targets map[string]*nsTarget
@@ -107,13 +138,19 @@ func New(cfg Config, log *slog.Logger) *Router {
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = DefaultRequestTimeout
 	}
+	if cfg.QueueTimeout <= 0 {
+		cfg.QueueTimeout = DefaultQueueTimeout
+	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	r := &Router{
-		log:      log.With("component", "router"),
-		timeout:  cfg.RequestTimeout,
-		counters: make(map[string]*counter),
+		log:          log.With("component", "router"),
+		timeout:      cfg.RequestTimeout,
+		queueTimeout: cfg.QueueTimeout,
+		wake:         cfg.Wake,
+		counters:     make(map[string]*counter),
+		gates:        make(map[string]*gate),
 		targets:  make(map[string]*nsTarget),
 		hostDialer: &net.Dialer{
 			Timeout:   10 * time.Second,
@@ -152,15 +189,23 @@ func (r *Router) Close() {
 // ServeHTTP routes req by its Host header.
 func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	host := canonicalHost(req.Host)
-	e, b := r.acquire(host, "")
+	e, b, full := r.acquire(host, "")
+	if b == nil && (full || (e != nil && e.route.State == Idle)) {
+		var status int
+		e, b, status = r.wait(req.Context(), host, e)
+		if status != 0 {
+			r.overCapacity(w, e, status)
+			return
+		}
+	}
 	if b == nil {
 		r.refuse(w, req, host, e)
 		return
 	}
-	at := &attempt{host: host, service: e.route.Service, backend: b, retryable: retryable(req)}
+	at := &attempt{host: host, service: e.route.Service, backend: b, gate: e.gate, retryable: retryable(req)}
 	// The attempt's backend may change if the transport retries elsewhere;
 	// release whichever one it ends on, also when the proxy panics to abort.
-	defer func() { at.backend.counter.n.Add(-1) }()
+	defer func() { r.release(at.gate, at.backend) }()
 
 	ctx := req.Context()
 	if !isUpgrade(req) {
@@ -184,6 +229,8 @@ func (r *Router) SetRoute(route Route) {
 	route.Host = host
 	next[host] = r.newEntryLocked(route)
 	r.storeTableLocked(next)
+	// Waiting requests look at the new route: backends may have come.
+	next[host].gate.broadcast()
 }
 
 // RemoveRoute removes the route for host, if any.
@@ -192,8 +239,12 @@ func (r *Router) RemoveRoute(host string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	next := r.copyTableLocked()
+	old := next[host]
 	delete(next, host)
 	r.storeTableLocked(next)
+	if old != nil {
+		old.gate.broadcast()
+	}
 }
 
 // Routes returns a copy of the routing table sorted by host.

@@ -8,6 +8,7 @@ type routeEntry struct {
 	route    Route // Backends is nil; see backends
 	backends []*backendEntry
 	next     atomic.Uint64
+	gate     *gate // the host's queue, shared by every version of the route
 }
 
 type backendEntry struct {
@@ -27,35 +28,45 @@ type counter struct {
 	n atomic.Int64
 }
 
-// acquire picks a backend of host's route, other than exclude if possible,
-// and counts it in flight. It returns a nil backend if the route is missing
-// (nil entry too), not serving, or has no backend to offer.
+// acquire picks a backend of host's route, round robin, other than
+// exclude, with room under the route's MaxConcurrency, and counts it in
+// flight. It returns a nil backend if the route is missing (nil entry too),
+// not serving, or has no backend to offer; full says it has backends, all
+// at their MaxConcurrency.
 //
 // After counting, acquire checks the table did not change meanwhile; if it
 // did, it undoes and picks again from the new table. Together with writers
 // storing the table before Drain reads the counters, this guarantees that a
 // request either is seen by Drain or never reaches a removed backend.
-func (r *Router) acquire(host, exclude string) (*routeEntry, *backendEntry) {
+func (r *Router) acquire(host, exclude string) (*routeEntry, *backendEntry, bool) {
+retry:
 	for {
 		t := r.table.Load()
 		e := (*t)[host]
 		if e == nil || e.route.State != Serving || len(e.backends) == 0 {
-			return e, nil
+			return e, nil, false
 		}
 		n := uint64(len(e.backends))
 		i := e.next.Add(1) - 1
-		b := e.backends[i%n]
-		if exclude != "" && b.id == exclude {
-			if n == 1 {
-				return e, nil
+		limit := int64(e.route.MaxConcurrency)
+		full := false
+		for k := range n {
+			b := e.backends[(i+k)%n]
+			if b.id == exclude {
+				continue
 			}
-			b = e.backends[(i+1)%n]
+			if c := b.counter.n.Add(1); limit > 0 && c > limit {
+				b.counter.n.Add(-1)
+				full = true
+				continue
+			}
+			if r.table.Load() == t {
+				return e, b, false
+			}
+			b.counter.n.Add(-1)
+			continue retry
 		}
-		b.counter.n.Add(1)
-		if r.table.Load() == t {
-			return e, b
-		}
-		b.counter.n.Add(-1)
+		return e, nil, full
 	}
 }
 
@@ -72,7 +83,12 @@ func (r *Router) copyTableLocked() map[string]*routeEntry {
 // counter of any backend ID already known so that requests started under an
 // older route still count.
 func (r *Router) newEntryLocked(route Route) *routeEntry {
-	e := &routeEntry{route: route, backends: make([]*backendEntry, 0, len(route.Backends))}
+	g := r.gates[route.Host]
+	if g == nil {
+		g = newGate()
+		r.gates[route.Host] = g
+	}
+	e := &routeEntry{route: route, backends: make([]*backendEntry, 0, len(route.Backends)), gate: g}
 	e.route.Backends = nil
 	for _, b := range route.Backends {
 		c := r.counters[b.ID]
@@ -105,6 +121,11 @@ func (r *Router) storeTableLocked(t map[string]*routeEntry) {
 		}
 	}
 	r.pruneTargetsLocked(usedTargets)
+	for h, g := range r.gates {
+		if t[h] == nil && g.queued.Load() == 0 {
+			delete(r.gates, h)
+		}
+	}
 	for id, c := range r.counters {
 		if !used[c] && c.n.Load() == 0 {
 			delete(r.counters, id)
