@@ -103,6 +103,16 @@ CREATE TABLE IF NOT EXISTS commit_decisions (
 	trigger      TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS commit_decisions_service ON commit_decisions(service_arn, seq);
+CREATE TABLE IF NOT EXISTS scaling_events (
+	seq INTEGER PRIMARY KEY AUTOINCREMENT,
+	service_arn TEXT NOT NULL,
+	at INTEGER NOT NULL,
+	from_count INTEGER NOT NULL,
+	to_count INTEGER NOT NULL,
+	concurrency REAL NOT NULL,
+	reason TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS scaling_events_service ON scaling_events (service_arn, seq);
 CREATE TABLE IF NOT EXISTS considered_heads (
 	service_arn TEXT PRIMARY KEY,
 	head        TEXT NOT NULL
