@@ -2,13 +2,17 @@ package e2e
 
 import (
 	"context"
+	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 )
 
-// hogApp serves "hog <version> pid=<pid>" on $PORT; version "hog" first
-// fills 1 GiB, touching every page.
+// hogApp serves "hog <version> pid=<pid>" on $PORT, and its
+// /proc/self/cgroup at /cgroup; version "hog" first fills 1 GiB, touching
+// every page.
 const hogApp = `import http.server, os
 version = open("version.txt").read().strip()
 if version == "hog":
@@ -17,6 +21,8 @@ if version == "hog":
 class H(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         body = f"hog {version} pid={os.getpid()}\n".encode()
+        if self.path == "/cgroup":
+            body = open("/proc/self/cgroup", "rb").read()
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -60,6 +66,11 @@ func TestProcessLimits(t *testing.T) {
 	if logs := s.Logs("hog-svc", out["OperationId"].(string)); strings.Contains(logs, "not enforced") {
 		t.Fatalf("limits are not enforced on this host:\n%s", logs)
 	}
+	_, groups, err := s.Get(url, "/cgroup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkGroupLimits(t, groups, "25000", 512<<20)
 
 	repo.Write("version.txt", "hog\n")
 	repo.Commit("allocate 1 GiB")
@@ -78,4 +89,43 @@ func TestProcessLimits(t *testing.T) {
 		t.Fatalf("operation log does not say out of memory (limit 512 MiB):\n%s", logs)
 	}
 	expectBody(t, s, url, "hog v1")
+}
+
+// checkGroupLimits reads the CPU quota (per 100 ms) and memory limit of the
+// group an app runs in, given the app's /proc/self/cgroup, from the host's
+// cgroup filesystem: v1 (here) or v2.
+func checkGroupLimits(t *testing.T, procCgroup, wantQuota string, wantMemory int) {
+	t.Helper()
+	var quota, memory string
+	for _, line := range strings.Split(strings.TrimSpace(procCgroup), "\n") {
+		f := strings.SplitN(line, ":", 3)
+		if len(f) != 3 {
+			continue
+		}
+		controllers, path := strings.Split(f[1], ","), f[2]
+		switch {
+		case !strings.HasPrefix(path, "/slipway/"):
+			continue
+		case f[1] == "": // v2
+			quota, memory = readCgroupFile(t, "/sys/fs/cgroup"+path+"/cpu.max"), readCgroupFile(t, "/sys/fs/cgroup"+path+"/memory.max")
+			quota, _, _ = strings.Cut(quota, " ")
+		case slices.Contains(controllers, "cpu"):
+			quota = readCgroupFile(t, "/sys/fs/cgroup/cpu"+path+"/cpu.cfs_quota_us")
+		case slices.Contains(controllers, "memory"):
+			memory = readCgroupFile(t, "/sys/fs/cgroup/memory"+path+"/memory.limit_in_bytes")
+		}
+	}
+	if quota != wantQuota || memory != strconv.Itoa(wantMemory) {
+		t.Fatalf("the app's group has CPU quota %q and memory limit %q, want %s and %d; /proc/self/cgroup:\n%s",
+			quota, memory, wantQuota, wantMemory, procCgroup)
+	}
+}
+
+func readCgroupFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(b))
 }

@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/slipwayhq/slipway/internal/cgroup"
 )
 
 // RepoRoot is the repository's root directory.
@@ -165,7 +167,8 @@ func (s *Server) DaemonLog() string {
 }
 
 // cleanup stops the daemon and then every app instance it left running:
-// each instance is a session led by its shim, found by the shim's pid file.
+// each instance is a session led by its shim, found by the shim's pid file,
+// and a control group named by the instance.
 func (s *Server) cleanup() {
 	if s.cmd.ProcessState == nil {
 		s.Stop()
@@ -179,6 +182,13 @@ func (s *Server) cleanup() {
 		var sid int
 		if _, err := fmt.Sscan(string(b), &sid); err == nil && sid > 1 {
 			KillSession(sid)
+		}
+		// The shim died with SIGKILL and could not remove its control group.
+		if g, err := cgroup.Load(strings.TrimSuffix(filepath.Base(p), ".pid")); err == nil {
+			g.Kill()
+			if err := g.Delete(); err != nil {
+				s.t.Logf("cleanup: %v", err)
+			}
 		}
 	}
 	if s.t.Failed() {
