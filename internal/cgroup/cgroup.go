@@ -169,20 +169,33 @@ func (g *Group) OOMKills() (uint64, error) {
 	return st.MemoryOomControl.OomKill, nil
 }
 
-// CPUUsage is the CPU time the group's processes have used.
-func (g *Group) CPUUsage() (time.Duration, error) {
+// CPUUse is what a group's processes took of the CPU.
+type CPUUse struct {
+	Time time.Duration
+	// Throttled counts the CFS periods in which the group had used its
+	// quota and had to wait: the limit at work.
+	Throttled uint64
+}
+
+// CPU is the CPU time the group's processes have used, and how often
+// their quota held them back.
+func (g *Group) CPU() (CPUUse, error) {
 	if g.v2 != nil {
 		st, err := g.v2.Stat()
 		if err != nil || st.CPU == nil {
-			return 0, fmt.Errorf("cgroup %s: cpu usage: %w", g.path, err)
+			return CPUUse{}, fmt.Errorf("cgroup %s: cpu usage: %w", g.path, err)
 		}
-		return time.Duration(st.CPU.UsageUsec) * time.Microsecond, nil
+		return CPUUse{Time: time.Duration(st.CPU.UsageUsec) * time.Microsecond, Throttled: st.CPU.NrThrottled}, nil
 	}
 	st, err := g.v1.Stat(cgroup1.IgnoreNotExist)
 	if err != nil || st.CPU == nil || st.CPU.Usage == nil {
-		return 0, fmt.Errorf("cgroup %s: cpu usage: %w", g.path, err)
+		return CPUUse{}, fmt.Errorf("cgroup %s: cpu usage: %w", g.path, err)
 	}
-	return time.Duration(st.CPU.Usage.Total), nil
+	u := CPUUse{Time: time.Duration(st.CPU.Usage.Total)}
+	if st.CPU.Throttling != nil {
+		u.Throttled = st.CPU.Throttling.ThrottledPeriods
+	}
+	return u, nil
 }
 
 // Kill sends SIGKILL to every process in the group: what an instance left
