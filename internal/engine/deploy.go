@@ -47,7 +47,7 @@ func (e *Engine) deploy(ctx context.Context, svc store.Service, op store.Operati
 	}); err != nil {
 		return err
 	}
-	n, err := e.desiredInstances(ctx, cfg)
+	n, err := e.deployCount(ctx, svc, cfg)
 	if err != nil {
 		return err
 	}
@@ -263,24 +263,6 @@ func (e *Engine) prepareImage(ctx context.Context, op store.Operation, cfg store
 	}
 	run.CPU, run.Memory = instanceSize(cfg.Instance)
 	return store.Release{OperationID: op.ID, Revision: ref, Artifact: art, Run: run}, nil
-}
-
-// desiredInstances is the number of instances a configuration asks for:
-// its auto scaling configuration's MinSize.
-func (e *Engine) desiredInstances(ctx context.Context, cfg store.Config) (int, error) {
-	n := 1
-	if cfg.AutoScalingConfigurationArn == "" {
-		return n, nil
-	}
-	err := e.store.View(ctx, func(tx *store.Tx) error {
-		a, err := tx.AutoScalingConfiguration(cfg.AutoScalingConfigurationArn)
-		if err != nil {
-			return err
-		}
-		n = max(1, int(a.MinSize))
-		return nil
-	})
-	return n, err
 }
 
 // startInstances starts n instances of rel as candidates and waits until

@@ -61,6 +61,8 @@ type Router interface {
 	SetRoute(router.Route)
 	RemoveRoute(host string)
 	Drain(ctx context.Context, ids ...string) error
+	// Load is a host's requests in flight and queued, for the autoscaler.
+	Load(host string) (inFlight, queued int)
 }
 
 // Git is the source cache deployments read code from.
@@ -102,6 +104,7 @@ type Engine struct {
 	secrets Secrets
 	log     *slog.Logger
 	now     func() time.Time
+	obs     Observer // metrics; nil means none
 
 	wake chan struct{}
 	wg   sync.WaitGroup // every goroutine the engine starts
@@ -118,6 +121,10 @@ type Engine struct {
 	health map[string]*instanceHealth
 	// backoff delays instance replacement per service after failures.
 	backoff map[string]backoff
+	// scalers holds the autoscaler's state per service ARN, and hosts maps
+	// service hosts to ARNs for WakeHost.
+	scalers map[string]*scaler
+	hosts   map[string]string
 }
 
 // New returns an engine. Call Run to start it.
@@ -131,6 +138,8 @@ func New(cfg Config, st *store.Store, backend runtime.Backend, r Router, git Git
 		busy:    map[string]string{},
 		health:  map[string]*instanceHealth{},
 		backoff: map[string]backoff{},
+		scalers: map[string]*scaler{},
+		hosts:   map[string]string{},
 	}
 }
 
@@ -186,6 +195,11 @@ func (e *Engine) Run(ctx context.Context) error {
 	if err := e.adopt(ctx); err != nil {
 		e.log.Error("re-adopting instances", "err", err)
 	}
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		e.scaleLoop(ctx)
+	}()
 	t := time.NewTicker(e.cfg.Tick)
 	defer t.Stop()
 	for {

@@ -52,7 +52,7 @@ func (e *Engine) resume(ctx context.Context, svc store.Service, op store.Operati
 	if !ok {
 		return fmt.Errorf("%w: the build of %s is gone from %s", ErrBuild, short(svc.Release.Revision), svc.Release.Artifact.Path)
 	}
-	n, err := e.desiredInstances(ctx, svc.Config)
+	n, err := e.deployCount(ctx, svc, svc.Config)
 	if err != nil {
 		return err
 	}

@@ -81,10 +81,12 @@ func (e *Engine) runOperation(ctx context.Context, opID string) {
 	}
 	if err == nil {
 		log.Info("operation succeeded")
+		e.observeOperation(ctx, op.ID, svc.Name)
 		return
 	}
 	log.Info("operation failed", "err", err)
 	e.fail(ctx, svc, op, logs, err)
+	e.observeOperation(ctx, op.ID, svc.Name)
 }
 
 func (e *Engine) execute(ctx context.Context, svc store.Service, op store.Operation, logs *opLog) error {

@@ -98,6 +98,8 @@ func (r *fakeRouter) RemoveRoute(host string) {
 
 func (r *fakeRouter) Drain(context.Context, ...string) error { return nil }
 
+func (r *fakeRouter) Load(string) (int, int) { return 0, 0 }
+
 func (r *fakeRouter) route(host string) (router.Route, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()

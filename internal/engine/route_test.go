@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	ar "github.com/slipwayhq/slipway/internal/apprunner"
+	"github.com/slipwayhq/slipway/internal/autoscale"
 	"github.com/slipwayhq/slipway/internal/health"
 	"github.com/slipwayhq/slipway/internal/router"
 	"github.com/slipwayhq/slipway/internal/runtime"
@@ -34,23 +35,29 @@ func TestRouteFor(t *testing.T) {
 		wantOK       bool
 		wantState    router.State
 		wantBackends []router.Backend
+		idle         bool
 	}{
-		{"running", ar.ServiceStatusRunning, rel, insts, true, router.Serving, served},
-		{"running, no instances", ar.ServiceStatusRunning, rel, nil, true, router.Unavailable, nil},
-		{"running, only unhealthy", ar.ServiceStatusRunning, rel, []store.Instance{inst("3", store.RoleActive)}, true, router.Unavailable, nil},
-		{"running, only candidates and draining", ar.ServiceStatusRunning, rel, insts[3:], true, router.Unavailable, nil},
-		{"running without a release", ar.ServiceStatusRunning, nil, insts, true, router.Unavailable, nil},
-		{"operation in progress with a release", ar.ServiceStatusOperationInProgress, rel, insts, true, router.Serving, served},
-		{"operation in progress, first deploy", ar.ServiceStatusOperationInProgress, nil, insts, true, router.Unavailable, nil},
-		{"paused", ar.ServiceStatusPaused, rel, insts, true, router.Paused, nil},
-		{"create failed", ar.ServiceStatusCreateFailed, nil, insts, true, router.Unavailable, nil},
-		{"delete failed", ar.ServiceStatusDeleteFailed, rel, insts, true, router.Unavailable, nil},
-		{"deleted", ar.ServiceStatusDeleted, rel, insts, false, router.Unavailable, nil},
+		{"running", ar.ServiceStatusRunning, rel, insts, true, router.Serving, served, false},
+		{"running, no instances", ar.ServiceStatusRunning, rel, nil, true, router.Unavailable, nil, false},
+		{"running, only unhealthy", ar.ServiceStatusRunning, rel, []store.Instance{inst("3", store.RoleActive)}, true, router.Unavailable, nil, false},
+		{"running, only candidates and draining", ar.ServiceStatusRunning, rel, insts[3:], true, router.Unavailable, nil, false},
+		{"running without a release", ar.ServiceStatusRunning, nil, insts, true, router.Unavailable, nil, false},
+		{"operation in progress with a release", ar.ServiceStatusOperationInProgress, rel, insts, true, router.Serving, served, false},
+		{"operation in progress, first deploy", ar.ServiceStatusOperationInProgress, nil, insts, true, router.Unavailable, nil, false},
+		{"paused", ar.ServiceStatusPaused, rel, insts, true, router.Paused, nil, false},
+		{"create failed", ar.ServiceStatusCreateFailed, nil, insts, true, router.Unavailable, nil, false},
+		{"delete failed", ar.ServiceStatusDeleteFailed, rel, insts, true, router.Unavailable, nil, false},
+		{"deleted", ar.ServiceStatusDeleted, rel, insts, false, router.Unavailable, nil, false},
+		{"scaled to zero", ar.ServiceStatusRunning, rel, nil, true, router.Idle, nil, true},
+		{"scaled to zero, waking", ar.ServiceStatusRunning, rel, insts, true, router.Serving, served, true},
+		{"paused, at zero", ar.ServiceStatusPaused, rel, nil, true, router.Paused, nil, true},
+		{"deploying at zero", ar.ServiceStatusOperationInProgress, rel, nil, true, router.Unavailable, nil, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			svc := store.Service{Name: "my-app", Host: "abc.us-east-1.localhost", Status: tt.status, Release: tt.release}
-			got, ok := routeFor(svc, tt.insts, verdict)
+			p := policy{cfg: autoscale.Config{MaxConcurrency: 7, MaxSize: 3}}
+			got, ok := routeFor(svc, tt.insts, verdict, p, tt.idle)
 			if ok != tt.wantOK {
 				t.Fatalf("ok = %v, want %v", ok, tt.wantOK)
 			}
@@ -65,6 +72,9 @@ func TestRouteFor(t *testing.T) {
 			}
 			if !reflect.DeepEqual(got.Backends, tt.wantBackends) {
 				t.Errorf("Backends = %+v, want %+v", got.Backends, tt.wantBackends)
+			}
+			if got.MaxConcurrency != 7 || got.QueueDepth != 21 {
+				t.Errorf("MaxConcurrency %d, QueueDepth %d; want 7 and 21 (one more set of the largest capacity)", got.MaxConcurrency, got.QueueDepth)
 			}
 		})
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net"
+	"slices"
 	"time"
 
 	ar "github.com/slipwayhq/slipway/internal/apprunner"
@@ -119,11 +120,16 @@ func (e *Engine) supervise(ctx context.Context, svc store.Service, insts []store
 				e.probeIfDue(ctx, in, healthCheck(svc.Config.HealthCheck), now)
 			}
 		}
-		want, err := e.desiredInstances(ctx, svc.Config)
-		if err != nil {
-			e.log.Error("desired instances", "service", svc.Name, "err", err)
-		}
+		want := e.desiredCount(e.policy(ctx, svc), svc.ARN, len(live))
 		missing = want - len(live)
+		if missing < 0 {
+			// Scale in: the surplus leaves the route first, then drains.
+			gone := surplus(live, -missing)
+			live = slices.DeleteFunc(live, func(in store.Instance) bool { return slices.ContainsFunc(gone, func(g store.Instance) bool { return g.ID == in.ID }) })
+			e.setRoute(svc, live)
+			e.goBusy(ctx, svc.ARN, "scale in", func(ctx context.Context) { e.scaleIn(ctx, svc, gone) })
+			return
+		}
 	} else {
 		stale = insts
 	}
@@ -246,13 +252,19 @@ func (e *Engine) syncRoute(ctx context.Context, arn string) {
 }
 
 func (e *Engine) setRoute(svc store.Service, insts []store.Instance) {
+	p := e.policy(e.life, svc)
+	// A service that may scale to zero holds requests whenever it has no
+	// instance to serve them: at zero, while it wakes, and after a restart
+	// found nothing to adopt.
+	idle := p.cfg.MinSize == 0
 	e.mu.Lock()
+	e.hosts[svc.Host] = svc.ARN
 	route, ok := routeFor(svc, insts, func(id string) health.Verdict {
 		if h := e.health[id]; h != nil {
 			return h.verdict
 		}
 		return health.Unknown
-	})
+	}, p, idle)
 	e.mu.Unlock()
 	if !ok {
 		e.router.RemoveRoute(svc.Host)
@@ -262,10 +274,12 @@ func (e *Engine) setRoute(svc store.Service, insts []store.Instance) {
 }
 
 // routeFor decides what the router does for a service: serve its active
-// instances that are not known to be unhealthy, show the paused page, or
-// nothing (ok false: the host is freed).
-func routeFor(svc store.Service, insts []store.Instance, verdict func(id string) health.Verdict) (router.Route, bool) {
-	r := router.Route{Host: svc.Host, Service: svc.Name, State: router.Unavailable}
+// instances that are not known to be unhealthy, each up to the policy's
+// MaxConcurrency, hold requests while a service scaled to zero (idle)
+// wakes, show the paused page, or nothing (ok false: the host is freed).
+func routeFor(svc store.Service, insts []store.Instance, verdict func(id string) health.Verdict, p policy, idle bool) (router.Route, bool) {
+	r := router.Route{Host: svc.Host, Service: svc.Name, State: router.Unavailable,
+		MaxConcurrency: p.cfg.MaxConcurrency, QueueDepth: p.queueDepth()}
 	switch {
 	case svc.Status == ar.ServiceStatusDeleted:
 		return r, false
@@ -277,8 +291,11 @@ func routeFor(svc store.Service, insts []store.Instance, verdict func(id string)
 				r.Backends = append(r.Backends, router.Backend{ID: in.ID, Addr: in.Runtime.Addr, NetNS: in.Runtime.NetNS})
 			}
 		}
-		if len(r.Backends) > 0 {
+		switch {
+		case len(r.Backends) > 0:
 			r.State = router.Serving
+		case idle && svc.Status == ar.ServiceStatusRunning:
+			r.State = router.Idle
 		}
 	}
 	return r, true
