@@ -1,8 +1,12 @@
 package cgroup
 
 import (
+	"errors"
+	"fmt"
 	"io"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -268,5 +272,50 @@ func TestKillAndNames(t *testing.T) {
 	}
 	if names, _ := Names(); slices.Contains(names, name) {
 		t.Fatalf("Names() = %v still holds %s", names, name)
+	}
+}
+
+// TestMain lets the test binary be the probe TestUnavailableSaysWhy runs as
+// an unprivileged user.
+func TestMain(m *testing.M) {
+	if os.Getenv("SLIPWAY_CGROUP_PROBE") == "1" {
+		if err := Available(); err != nil {
+			fmt.Println(err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// Where groups cannot be made, Available says why; for a user other than
+// root that is a permission error from the cgroup filesystem.
+func TestUnavailableSaysWhy(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Fatal("this test needs root, to run the probe as nobody")
+	}
+	// The test binary's own directory is root's alone: nobody runs a copy.
+	dir, err := os.MkdirTemp("", "slipway-cgroup-probe-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	probe := filepath.Join(dir, "probe")
+	self, err := os.ReadFile(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := errors.Join(os.WriteFile(probe, self, 0o755), os.Chmod(dir, 0o755)); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(probe)
+	cmd.Env = append(os.Environ(), "SLIPWAY_CGROUP_PROBE=1")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	out, err := cmd.CombinedOutput()
+	if _, ok := err.(*exec.ExitError); !ok {
+		t.Fatalf("Available() as nobody: %v (output %q), want it to fail", err, out)
+	}
+	if !strings.Contains(string(out), "permission denied") || !strings.Contains(string(out), Parent) {
+		t.Fatalf("Available() as nobody says %q, want the group and permission denied", out)
 	}
 }
