@@ -452,3 +452,18 @@ func TestParsePairs(t *testing.T) {
 		}
 	}
 }
+
+func TestActivityShowsScaling(t *testing.T) {
+	e := newEnv(t)
+	svc := e.createService("scaled")
+	e.finish(svc.ARN, ar.OperationStatusSucceeded, "", ar.ServiceStatusRunning, "aaaa")
+	err := e.st.Update(context.Background(), func(tx *store.Tx) error {
+		return tx.PutScalingEvent(store.ScalingEvent{ServiceARN: svc.ARN, At: time.Now().Add(time.Second), From: 1, To: 3,
+			Concurrency: 11.6, Reason: "concurrency 11.6 over 6s needs 5 instances, capped at MaxSize 3: scale out from 1 to 3"})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := e.get("/console/services/" + svc.ID + "/activity").Body.String()
+	wantContains(t, body, "Scaled out", "1 → 3 instances", "concurrency 11.6", "capped at MaxSize 3")
+}

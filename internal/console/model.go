@@ -129,12 +129,13 @@ func (o opView) Duration() time.Duration {
 	return o.EndedAt.Sub(o.StartedAt)
 }
 
-// activityItem is one row of Activity: an operation or an
-// automatic-deployment decision.
+// activityItem is one row of Activity: an operation, an
+// automatic-deployment decision or a scaling event.
 type activityItem struct {
 	Time     time.Time
 	Op       *opView
 	Decision *store.CommitDecision
+	Scaling  *store.ScalingEvent
 }
 
 // operations lists a service's operations, newest first.
@@ -164,7 +165,14 @@ func (c *Console) activity(ctx context.Context, svc store.Service, limit int) ([
 	if err != nil {
 		return nil, err
 	}
-	items := make([]activityItem, 0, len(ops)+len(decisions))
+	var scaling []store.ScalingEvent
+	if err := c.store.View(ctx, func(tx *store.Tx) (err error) {
+		scaling, err = tx.ScalingEvents(svc.ARN)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	items := make([]activityItem, 0, len(ops)+len(decisions)+len(scaling))
 	withLines := 0
 	for _, o := range ops {
 		v := &opView{Operation: o, ServiceID: svc.ID}
@@ -176,6 +184,9 @@ func (c *Console) activity(ctx context.Context, svc store.Service, limit int) ([
 	}
 	for i := range decisions {
 		items = append(items, activityItem{Time: decisions[i].DecidedAt, Decision: &decisions[i]})
+	}
+	for i := range scaling {
+		items = append(items, activityItem{Time: scaling[i].At, Scaling: &scaling[i]})
 	}
 	// Stable keeps the store's newest-first order among equal times.
 	sort.SliceStable(items, func(i, j int) bool { return items[i].Time.After(items[j].Time) })
