@@ -88,14 +88,15 @@ func (r *Repo) Commit(files map[string]string, msg string) error {
 type Server struct {
 	DataDir string
 	API     string
+	Router  string // the router's host:port
 	Client  *apprunner.Client
 	cmd     *exec.Cmd
 }
 
 // Start starts slipway with extra flags.
 func (e *Env) Start(extra ...string) (*Server, error) {
-	s := &Server{DataDir: filepath.Join(e.Dir, "data"), API: FreeAddr()}
-	args := append([]string{"server", "--data-dir", s.DataDir, "--api-listen", s.API, "--router-listen", FreeAddr(), "--log-level", "warn"}, extra...)
+	s := &Server{DataDir: filepath.Join(e.Dir, "data"), API: FreeAddr(), Router: FreeAddr()}
+	args := append([]string{"server", "--data-dir", s.DataDir, "--api-listen", s.API, "--router-listen", s.Router, "--log-level", "warn"}, extra...)
 	s.cmd = exec.Command(e.Bin, args...)
 	s.cmd.Stderr = os.Stderr
 	if err := s.cmd.Start(); err != nil {
