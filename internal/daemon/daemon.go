@@ -154,7 +154,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	// The console's live streams end on shutdown, so Shutdown need not wait
 	// for browsers to hang up.
 	apiSrv.RegisterOnShutdown(con.Close)
-	routerSrv := &http.Server{Handler: rt, ReadHeaderTimeout: 30 * time.Second}
+	routerSrv := router.NewServer(rt)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup

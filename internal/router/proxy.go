@@ -63,9 +63,10 @@ type retryTransport struct {
 }
 
 func (t *retryTransport) RoundTrip(out *http.Request) (*http.Response, error) {
+	tr := t.r.backendTransport(out)
 	at := attemptFrom(out.Context())
 	if at == nil || !at.retryable || at.retried {
-		return t.r.transport.RoundTrip(out)
+		return tr.RoundTrip(out)
 	}
 	var body *trackedBody
 	if out.Body != nil && out.Body != http.NoBody {
@@ -73,7 +74,7 @@ func (t *retryTransport) RoundTrip(out *http.Request) (*http.Response, error) {
 		out = out.Clone(out.Context())
 		out.Body = body
 	}
-	resp, err := t.r.transport.RoundTrip(out)
+	resp, err := tr.RoundTrip(out)
 	if err == nil || !isDialError(err) || out.Context().Err() != nil || (body != nil && body.read.Load()) {
 		return resp, err
 	}
@@ -88,7 +89,7 @@ func (t *retryTransport) RoundTrip(out *http.Request) (*http.Response, error) {
 	at.retried = true
 	retry := out.Clone(out.Context())
 	retry.URL.Host = next.urlHost
-	return t.r.transport.RoundTrip(retry)
+	return tr.RoundTrip(retry)
 }
 
 func isDialError(err error) bool {

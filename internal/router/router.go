@@ -110,6 +110,9 @@ type Router struct {
 	// transport is the pool of connections to backends, wrapped by the
 	// retrying RoundTripper that proxy uses.
 	transport *http.Transport
+	// h2cTransport is the pool of HTTP/2 cleartext connections to backends,
+	// for gRPC requests (see backendTransport).
+	h2cTransport *http.Transport
 
 	// table is the current routing table. It is never modified in place:
 	// writers build a new map and swap the pointer, so ServeHTTP takes no lock.
@@ -168,6 +171,7 @@ func New(cfg Config, log *slog.Logger) *Router {
 		// Pass Accept-Encoding and compressed bodies through untouched.
 		DisableCompression: true,
 	}
+	r.h2cTransport = newH2CTransport(r.transport)
 	r.proxy = &httputil.ReverseProxy{
 		Rewrite:       rewrite,
 		Transport:     &retryTransport{r: r},
@@ -184,6 +188,7 @@ func New(cfg Config, log *slog.Logger) *Router {
 // Close releases idle connections to backends. The Router stays usable.
 func (r *Router) Close() {
 	r.transport.CloseIdleConnections()
+	r.h2cTransport.CloseIdleConnections()
 }
 
 // ServeHTTP routes req by its Host header.

@@ -27,11 +27,14 @@ func (w tWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// newFront starts a Router behind a loopback server.
+// newFront starts a Router behind a loopback server configured as the
+// daemon's (NewServer).
 func newFront(t testing.TB, cfg Config) (*Router, *httptest.Server) {
 	t.Helper()
 	r := New(cfg, testLog(t))
-	srv := httptest.NewServer(r)
+	srv := httptest.NewUnstartedServer(nil)
+	srv.Config = NewServer(r)
+	srv.Start()
 	t.Cleanup(func() {
 		srv.Close()
 		r.Close()
