@@ -83,6 +83,7 @@ func runServer(args []string) error {
 	fs.StringVar(&cfg.DataDir, "data-dir", defaultDataDir(), "state directory (database, credentials, builds, logs)")
 	fs.StringVar(&cfg.APIListen, "api-listen", "127.0.0.1:8600", "address of the App Runner API")
 	fs.StringVar(&cfg.RouterListen, "router-listen", "127.0.0.1:8080", "address of the router that serves the apps")
+	fs.StringVar(&cfg.MetricsListen, "metrics-listen", "", "address serving Prometheus metrics at /metrics (default: on the API listener)")
 	fs.StringVar(&cfg.Region, "region", "us-east-1", "AWS region Slipway answers as")
 	fs.StringVar(&cfg.Domain, "domain", "localhost", "domain of service URLs: <id>.<region>.<domain>")
 	fs.StringVar(&cfg.Account, "account-id", "000000000000", "12-digit account ID used in ARNs")

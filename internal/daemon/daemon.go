@@ -19,6 +19,7 @@ import (
 	"github.com/slipwayhq/slipway/internal/console"
 	"github.com/slipwayhq/slipway/internal/control"
 	"github.com/slipwayhq/slipway/internal/engine"
+	"github.com/slipwayhq/slipway/internal/metrics"
 	"github.com/slipwayhq/slipway/internal/router"
 	"github.com/slipwayhq/slipway/internal/secret"
 	"github.com/slipwayhq/slipway/internal/source/git"
@@ -51,6 +52,9 @@ type Config struct {
 	RuntimeImages map[string]string
 	// InstanceNetwork is NetworkNamespace, NetworkHost or NetworkAuto.
 	InstanceNetwork string
+	// MetricsListen, if set, serves /metrics on a listener of its own
+	// instead of the API listener.
+	MetricsListen string
 }
 
 // Run starts Slipway and serves until ctx ends. Stopping leaves app
@@ -87,8 +91,16 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	defer routerLn.Close()
 	routerPort := routerLn.Addr().(*net.TCPAddr).Port
+	var metricsLn net.Listener
+	if cfg.MetricsListen != "" {
+		if metricsLn, err = net.Listen("tcp", cfg.MetricsListen); err != nil {
+			return fmt.Errorf("metrics listener: %w", err)
+		}
+		defer metricsLn.Close()
+	}
+	met := metrics.New(log.With("component", "metrics"))
 
-	rt := router.New(router.Config{RequestTimeout: cfg.RequestTimeout}, log)
+	rt := router.New(router.Config{RequestTimeout: cfg.RequestTimeout, Observer: met}, log)
 	network, err := instanceNetwork(cfg.InstanceNetwork, apiLn.Addr(), log)
 	if err != nil {
 		return err
@@ -111,6 +123,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if dock != nil {
 		eng.SetDocker(dock, imageResolver{})
 	}
+	eng.SetObserver(met)
+	met.WatchRouter(rt)
+	met.WatchEngine(eng)
 	ctl := control.New(control.Config{
 		Region:      cfg.Region,
 		Account:     cfg.Account,
@@ -138,6 +153,15 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	mux.Handle("POST "+console.TokenPath, con.TokenHandler(auth))
 	mux.Handle("GET /{$}", http.RedirectHandler(console.Prefix, http.StatusFound))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
+	// Metrics are unauthenticated, like /healthz, for Prometheus to scrape.
+	var metricsSrv *http.Server
+	if metricsLn == nil {
+		mux.Handle("GET /metrics", met.Handler())
+	} else {
+		metricsMux := http.NewServeMux()
+		metricsMux.Handle("GET /metrics", met.Handler())
+		metricsSrv = &http.Server{Handler: metricsMux, ReadHeaderTimeout: 10 * time.Second}
+	}
 
 	ep := Endpoint{
 		API:    "http://" + apiLn.Addr().String(),
@@ -158,7 +182,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	errc := make(chan error, 4)
+	errc := make(chan error, 5)
 	serve := func(name string, srv *http.Server, ln net.Listener) {
 		defer wg.Done()
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -172,6 +196,10 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		watcher.Run(ctx)
 	}()
 	go serve("router", routerSrv, routerLn)
+	if metricsSrv != nil {
+		wg.Add(1)
+		go serve("metrics", metricsSrv, metricsLn)
+	}
 	go func() {
 		defer wg.Done()
 		eng.Run(ctx)
@@ -190,6 +218,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	defer stop()
 	apiSrv.Shutdown(shutdownCtx)
 	routerSrv.Shutdown(shutdownCtx)
+	if metricsSrv != nil {
+		metricsSrv.Shutdown(shutdownCtx)
+	}
 	wg.Wait()
 	log.Info("slipway stopped; app instances keep running")
 	return runErr

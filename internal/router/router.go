@@ -31,6 +31,9 @@ type Config struct {
 	// at an Idle route; it should start an instance. Calls may repeat while
 	// requests keep waiting.
 	Wake func(host string)
+	// Observer, if set, is told the status and duration of every request
+	// for a routed host (metrics). Nil means none, at no cost.
+	Observer Observer
 }
 
 // DefaultQueueTimeout is how long a request waits for capacity by default.
@@ -106,6 +109,7 @@ type Router struct {
 	timeout      time.Duration
 	queueTimeout time.Duration
 	wake         func(host string)
+	obs          Observer
 	proxy        *httputil.ReverseProxy
 	// transport is the pool of connections to backends, wrapped by the
 	// retrying RoundTripper that proxy uses.
@@ -152,6 +156,7 @@ func New(cfg Config, log *slog.Logger) *Router {
 		timeout:      cfg.RequestTimeout,
 		queueTimeout: cfg.QueueTimeout,
 		wake:         cfg.Wake,
+		obs:          cfg.Observer,
 		counters:     make(map[string]*counter),
 		gates:        make(map[string]*gate),
 		targets:  make(map[string]*nsTarget),
@@ -194,6 +199,13 @@ func (r *Router) Close() {
 // ServeHTTP routes req by its Host header.
 func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	host := canonicalHost(req.Host)
+	if r.obs != nil {
+		if e := (*r.table.Load())[host]; e != nil {
+			sw := &statusWriter{ResponseWriter: w}
+			defer r.observe(e.route.Service, sw, time.Now())
+			w = sw
+		}
+	}
 	e, b, full := r.acquire(host, "")
 	if b == nil && (full || (e != nil && e.route.State == Idle)) {
 		var status int
