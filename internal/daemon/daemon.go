@@ -100,7 +100,10 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	met := metrics.New(log.With("component", "metrics"))
 
-	rt := router.New(router.Config{RequestTimeout: cfg.RequestTimeout, Observer: met}, log)
+	// The router wakes services that scaled to zero through the engine,
+	// which needs the router first.
+	var eng *engine.Engine
+	rt := router.New(router.Config{RequestTimeout: cfg.RequestTimeout, Wake: func(host string) { eng.WakeHost(host) }, Observer: met}, log)
 	network, err := instanceNetwork(cfg.InstanceNetwork, apiLn.Addr(), log)
 	if err != nil {
 		return err
@@ -113,7 +116,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		defer dock.Close()
 	}
 	gitCache := git.NewCache(filepath.Join(cfg.DataDir, "git"), log)
-	eng := engine.New(engine.Config{
+	eng = engine.New(engine.Config{
 		DataDir:       cfg.DataDir,
 		Region:        cfg.Region,
 		DeployTimeout: cfg.DeployTimeout,
