@@ -3,11 +3,14 @@ package dockerenv
 import (
 	"archive/tar"
 	"bytes"
+	crand "crypto/rand"
+	"encoding/hex"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	goruntime "runtime"
+	"slices"
 	"sync"
 	"testing"
 
@@ -40,7 +43,14 @@ type Image struct {
 // pushed manifest's digest ("sha256:...").
 func Push(t testing.TB, ref string, img Image) string {
 	t.Helper()
-	layerTar, err := tarFiles(img.Files)
+	// Every pushed image has a layer of its own: test processes share one
+	// engine, and Docker 20.10 can delete a layer that one test's image
+	// removal frees while another test pulls an image made of the same
+	// bytes, leaving that container without its files.
+	var nonce [8]byte
+	crand.Read(nonce[:])
+	files := append(slices.Clone(img.Files), File{Name: ".slipway-test-layer", Mode: 0o644, Body: []byte(hex.EncodeToString(nonce[:]) + "\n")})
+	layerTar, err := tarFiles(files)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -82,10 +81,6 @@ func cleanup(t *testing.T, label string) {
 func pushApp(t *testing.T, repo string, img dockerenv.Image) string {
 	t.Helper()
 	ref := dockerenv.Registry(t) + "/slipway-test/" + repo + ":latest"
-	// A variable of its own makes the image's ID unique: test processes
-	// share the engine, and one removing an identical image by ID would
-	// pull it from under another's container.
-	img.Env = append(slices.Clone(img.Env), "SLIPWAY_TEST_IMAGE="+uniqueLabel(t))
 	dockerenv.Push(t, ref, img)
 	pinned, err := image.Resolve(t.Context(), ref, image.Public)
 	if err != nil {
