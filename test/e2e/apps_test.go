@@ -83,3 +83,20 @@ func webSource(repo *testenv.GitRepo) map[string]any {
 		"AutoDeploymentsEnabled": false,
 	}
 }
+
+// valuesSource is a source configuration of repo's main branch, configured
+// through the API with values (CodeConfigurationValues), without automatic
+// deployments.
+func valuesSource(repo *testenv.GitRepo, values map[string]any) map[string]any {
+	return map[string]any{
+		"CodeRepository": map[string]any{
+			"RepositoryUrl":     repo.Dir,
+			"SourceCodeVersion": map[string]any{"Type": "BRANCH", "Value": "main"},
+			"CodeConfiguration": map[string]any{
+				"ConfigurationSource":     "API",
+				"CodeConfigurationValues": values,
+			},
+		},
+		"AutoDeploymentsEnabled": false,
+	}
+}

@@ -106,19 +106,9 @@ func TestAutoscaling(t *testing.T) {
 	repo.Write("app.py", slowApp)
 	repo.Commit("slow app")
 	out := s.MustAWS("create-service", "--service-name", "slow-svc", "--auto-scaling-configuration-arn", ascARN,
-		"--source-configuration", mustJSON(t, map[string]any{
-			"CodeRepository": map[string]any{
-				"RepositoryUrl":     repo.Dir,
-				"SourceCodeVersion": map[string]any{"Type": "BRANCH", "Value": "main"},
-				"CodeConfiguration": map[string]any{
-					"ConfigurationSource": "API",
-					"CodeConfigurationValues": map[string]any{
-						"Runtime": "PYTHON_3", "StartCommand": "python3 app.py", "Port": "8080",
-					},
-				},
-			},
-			"AutoDeploymentsEnabled": false,
-		}))
+		"--source-configuration", mustJSON(t, valuesSource(repo, map[string]any{
+			"Runtime": "PYTHON_3", "StartCommand": "python3 app.py", "Port": "8080",
+		})))
 	arn, url := str(out, "Service", "ServiceArn"), str(out, "Service", "ServiceUrl")
 	s.WaitStatus(arn, "RUNNING", 60*time.Second)
 

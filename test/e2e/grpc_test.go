@@ -34,19 +34,9 @@ func TestGRPCAndWebSockets(t *testing.T) {
 	repo.Commit("grpc app")
 
 	s := startServer(t)
-	out := s.MustAWS("create-service", "--service-name", "grpc-svc", "--source-configuration", mustJSON(t, map[string]any{
-		"CodeRepository": map[string]any{
-			"RepositoryUrl":     repo.Dir,
-			"SourceCodeVersion": map[string]any{"Type": "BRANCH", "Value": "main"},
-			"CodeConfiguration": map[string]any{
-				"ConfigurationSource": "API",
-				"CodeConfigurationValues": map[string]any{
-					"Runtime": "GO_1", "StartCommand": "./grpcserver", "Port": "8080",
-				},
-			},
-		},
-		"AutoDeploymentsEnabled": false,
-	}))
+	out := s.MustAWS("create-service", "--service-name", "grpc-svc", "--source-configuration", mustJSON(t, valuesSource(repo, map[string]any{
+		"Runtime": "GO_1", "StartCommand": "./grpcserver", "Port": "8080",
+	})))
 	arn := str(out, "Service", "ServiceArn")
 	url := str(s.WaitStatus(arn, "RUNNING", 60*time.Second), "Service", "ServiceUrl")
 

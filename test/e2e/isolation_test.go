@@ -44,20 +44,10 @@ http.server.ThreadingHTTPServer(("0.0.0.0", 8080), H).serve_forever()
 `
 
 func probeSource(repo *testenv.GitRepo, name string) map[string]any {
-	return map[string]any{
-		"CodeRepository": map[string]any{
-			"RepositoryUrl":     repo.Dir,
-			"SourceCodeVersion": map[string]any{"Type": "BRANCH", "Value": "main"},
-			"CodeConfiguration": map[string]any{
-				"ConfigurationSource": "API",
-				"CodeConfigurationValues": map[string]any{
-					"Runtime": "PYTHON_3", "StartCommand": "python3 app.py", "Port": "8080",
-					"RuntimeEnvironmentVariables": map[string]any{"APP_NAME": name},
-				},
-			},
-		},
-		"AutoDeploymentsEnabled": false,
-	}
+	return valuesSource(repo, map[string]any{
+		"Runtime": "PYTHON_3", "StartCommand": "python3 app.py", "Port": "8080",
+		"RuntimeEnvironmentVariables": map[string]any{"APP_NAME": name},
+	})
 }
 
 func ask(t *testing.T, s *testenv.Server, url, path string) string {

@@ -42,19 +42,9 @@ func TestProcessLimits(t *testing.T) {
 	repo.Write("app.py", hogApp)
 	repo.Write("version.txt", "v1\n")
 	repo.Commit("v1")
-	src := map[string]any{
-		"CodeRepository": map[string]any{
-			"RepositoryUrl":     repo.Dir,
-			"SourceCodeVersion": map[string]any{"Type": "BRANCH", "Value": "main"},
-			"CodeConfiguration": map[string]any{
-				"ConfigurationSource": "API",
-				"CodeConfigurationValues": map[string]any{
-					"Runtime": "PYTHON_3", "StartCommand": "python3 app.py", "Port": "8080",
-				},
-			},
-		},
-		"AutoDeploymentsEnabled": false,
-	}
+	src := valuesSource(repo, map[string]any{
+		"Runtime": "PYTHON_3", "StartCommand": "python3 app.py", "Port": "8080",
+	})
 	// A patient health check: the out-of-memory kill must come first.
 	patient := map[string]any{"Protocol": "HTTP", "Path": "/", "Interval": 1, "Timeout": 1, "UnhealthyThreshold": 20}
 	out := s.MustAWS("create-service", "--service-name", "hog-svc", "--source-configuration", mustJSON(t, src),

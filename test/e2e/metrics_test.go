@@ -61,19 +61,9 @@ func TestMetrics(t *testing.T) {
 	repo.Commit("metrics app")
 	const name = "metrics-svc"
 	out := s.MustAWS("create-service", "--service-name", name,
-		"--source-configuration", mustJSON(t, map[string]any{
-			"CodeRepository": map[string]any{
-				"RepositoryUrl":     repo.Dir,
-				"SourceCodeVersion": map[string]any{"Type": "BRANCH", "Value": "main"},
-				"CodeConfiguration": map[string]any{
-					"ConfigurationSource": "API",
-					"CodeConfigurationValues": map[string]any{
-						"Runtime": "PYTHON_3", "StartCommand": "python3 app.py", "Port": "8000",
-					},
-				},
-			},
-			"AutoDeploymentsEnabled": false,
-		}),
+		"--source-configuration", mustJSON(t, valuesSource(repo, map[string]any{
+			"Runtime": "PYTHON_3", "StartCommand": "python3 app.py", "Port": "8000",
+		})),
 		"--health-check-configuration", mustJSON(t, fastHealth))
 	arn, url := str(out, "Service", "ServiceArn"), str(out, "Service", "ServiceUrl")
 	if st := s.WaitOperation(arn, out["OperationId"].(string), 90*time.Second); st != "SUCCEEDED" {

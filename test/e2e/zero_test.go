@@ -23,24 +23,18 @@ func TestScaleToZero(t *testing.T) {
 	repo.Write("version.txt", "v1\n")
 	repo.Commit("v1")
 	out := s.MustAWS("create-service", "--service-name", "sleepy", "--auto-scaling-configuration-arn", ascARN,
-		"--source-configuration", mustJSON(t, map[string]any{
-			"CodeRepository": map[string]any{
-				"RepositoryUrl":     repo.Dir,
-				"SourceCodeVersion": map[string]any{"Type": "BRANCH", "Value": "main"},
-				"CodeConfiguration": map[string]any{
-					"ConfigurationSource": "API",
-					"CodeConfigurationValues": map[string]any{
-						"Runtime": "PYTHON_3", "StartCommand": "python3 app.py",
-						"RuntimeEnvironmentVariables": map[string]any{"APP_NAME": "sleepy"},
-					},
-				},
-			},
-			"AutoDeploymentsEnabled": false,
-		}))
+		"--source-configuration", mustJSON(t, valuesSource(repo, map[string]any{
+			"Runtime": "PYTHON_3", "StartCommand": "python3 app.py",
+			"RuntimeEnvironmentVariables": map[string]any{"APP_NAME": "sleepy"},
+		})))
 	arn, url := str(out, "Service", "ServiceArn"), str(out, "Service", "ServiceUrl")
 	s.WaitStatus(arn, "RUNNING", 60*time.Second)
 	first := servedPID(t, s, url)
-	defer func() { if t.Failed() { t.Log(s.DaemonLog()) } }()
+	defer func() {
+		if t.Failed() {
+			t.Log(s.DaemonLog())
+		}
+	}()
 
 	waitGone := func(pid string) {
 		t.Helper()
