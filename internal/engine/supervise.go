@@ -125,7 +125,9 @@ func (e *Engine) supervise(ctx context.Context, svc store.Service, insts []store
 		if missing < 0 {
 			// Scale in: the surplus leaves the route first, then drains.
 			gone := surplus(live, -missing)
-			live = slices.DeleteFunc(live, func(in store.Instance) bool { return slices.ContainsFunc(gone, func(g store.Instance) bool { return g.ID == in.ID }) })
+			live = slices.DeleteFunc(live, func(in store.Instance) bool {
+				return slices.ContainsFunc(gone, func(g store.Instance) bool { return g.ID == in.ID })
+			})
 			e.setRoute(svc, live)
 			e.goBusy(ctx, svc.ARN, "scale in", func(ctx context.Context) { e.scaleIn(ctx, svc, gone) })
 			return

@@ -159,7 +159,7 @@ func New(cfg Config, log *slog.Logger) *Router {
 		obs:          cfg.Observer,
 		counters:     make(map[string]*counter),
 		gates:        make(map[string]*gate),
-		targets:  make(map[string]*nsTarget),
+		targets:      make(map[string]*nsTarget),
 		hostDialer: &net.Dialer{
 			Timeout:   10 * time.Second,
 			KeepAlive: 30 * time.Second,
@@ -178,8 +178,8 @@ func New(cfg Config, log *slog.Logger) *Router {
 	}
 	r.h2cTransport = newH2CTransport(r.transport)
 	r.proxy = &httputil.ReverseProxy{
-		Rewrite:       rewrite,
-		Transport:     &retryTransport{r: r},
+		Rewrite:   rewrite,
+		Transport: &retryTransport{r: r},
 		// 0, not -1: ReverseProxy still flushes at once for event streams
 		// and responses of unknown length (streaming, gRPC), while a
 		// response of known length goes out in one write rather than a
