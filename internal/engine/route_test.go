@@ -56,8 +56,11 @@ func TestRouteFor(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			svc := store.Service{Name: "my-app", Host: "abc.us-east-1.localhost", Status: tt.status, Release: tt.release}
-			p := policy{cfg: autoscale.Config{MaxConcurrency: 7, MaxSize: 3}}
-			got, ok := routeFor(svc, tt.insts, verdict, p, tt.idle)
+			p := policy{cfg: autoscale.Config{MaxConcurrency: 7, MinSize: 1, MaxSize: 3}}
+			if tt.idle {
+				p.cfg.MinSize = 0 // scale to zero
+			}
+			got, ok := routeFor(svc, tt.insts, verdict, p)
 			if ok != tt.wantOK {
 				t.Fatalf("ok = %v, want %v", ok, tt.wantOK)
 			}

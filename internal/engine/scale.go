@@ -39,7 +39,7 @@ type policy struct {
 // policyFor reads svc's auto scaling configuration and its tags (scale to
 // zero is opted into with tags: see autoscale.ParseTags).
 func policyFor(tx *store.Tx, svc store.Service) (policy, error) {
-	cfg := autoscale.Config{MaxConcurrency: 100, MinSize: 1, MaxSize: 25}
+	cfg := defaultPolicy().cfg
 	if arn := svc.Config.AutoScalingConfigurationArn; arn != "" {
 		a, err := tx.AutoScalingConfiguration(arn)
 		if err != nil {
@@ -70,6 +70,13 @@ func policyFor(tx *store.Tx, svc store.Service) (policy, error) {
 		}
 	}
 	return policy{cfg: cfg}, nil
+}
+
+// defaultPolicy is App Runner's default auto scaling configuration.
+func defaultPolicy() policy {
+	return policy{cfg: autoscale.Config{
+		MaxConcurrency: autoscale.DefaultMaxConcurrency, MinSize: autoscale.DefaultMinSize, MaxSize: autoscale.DefaultMaxSize,
+	}}
 }
 
 // queueDepth bounds a service's queue: one more full set of its largest
@@ -234,7 +241,7 @@ func surplus(live []store.Instance, n int) []store.Instance {
 // policy is svc's scaling policy; a configuration that cannot be read
 // counts as App Runner's defaults, said in the log.
 func (e *Engine) policy(ctx context.Context, svc store.Service) policy {
-	var p policy
+	p := defaultPolicy()
 	err := e.store.View(ctx, func(tx *store.Tx) (err error) { p, err = policyFor(tx, svc); return err })
 	if err != nil && ctx.Err() == nil {
 		e.log.Warn("auto scaling configuration", "service", svc.Name, "err", err)
@@ -247,7 +254,7 @@ func (e *Engine) policy(ctx context.Context, svc store.Service) policy {
 // instances during a deployment, so capacity never drops at the switch),
 // at least MinSize, and at least one even for a service at zero.
 func (e *Engine) deployCount(ctx context.Context, svc store.Service, cfg store.Config) (int, error) {
-	var p policy
+	p := defaultPolicy()
 	active := 0
 	err := e.store.View(ctx, func(tx *store.Tx) error {
 		s := svc

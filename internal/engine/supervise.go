@@ -98,6 +98,7 @@ func (e *Engine) supervise(ctx context.Context, svc store.Service, insts []store
 	now := e.now()
 	var live, stale []store.Instance
 	missing := 0
+	p := e.policy(ctx, svc)
 	if svc.Status == ar.ServiceStatusRunning && svc.Release != nil {
 		for _, in := range insts {
 			if in.Role != store.RoleActive {
@@ -120,7 +121,7 @@ func (e *Engine) supervise(ctx context.Context, svc store.Service, insts []store
 				e.probeIfDue(ctx, in, healthCheck(svc.Config.HealthCheck), now)
 			}
 		}
-		want := e.desiredCount(e.policy(ctx, svc), svc.ARN, len(live))
+		want := e.desiredCount(p, svc.ARN, len(live))
 		missing = want - len(live)
 		if missing < 0 {
 			// Scale in: the surplus leaves the route first, then drains.
@@ -128,14 +129,14 @@ func (e *Engine) supervise(ctx context.Context, svc store.Service, insts []store
 			live = slices.DeleteFunc(live, func(in store.Instance) bool {
 				return slices.ContainsFunc(gone, func(g store.Instance) bool { return g.ID == in.ID })
 			})
-			e.setRoute(svc, live)
+			e.setRouteWith(svc, live, p)
 			e.goBusy(ctx, svc.ARN, "scale in", func(ctx context.Context) { e.scaleIn(ctx, svc, gone) })
 			return
 		}
 	} else {
 		stale = insts
 	}
-	e.setRoute(svc, live)
+	e.setRouteWith(svc, live, p)
 
 	e.mu.Lock()
 	bo := e.backoff[svc.ARN]
@@ -254,11 +255,11 @@ func (e *Engine) syncRoute(ctx context.Context, arn string) {
 }
 
 func (e *Engine) setRoute(svc store.Service, insts []store.Instance) {
-	p := e.policy(e.life, svc)
-	// A service that may scale to zero holds requests whenever it has no
-	// instance to serve them: at zero, while it wakes, and after a restart
-	// found nothing to adopt.
-	idle := p.cfg.MinSize == 0
+	e.setRouteWith(svc, insts, e.policy(e.life, svc))
+}
+
+// setRouteWith is setRoute for a caller that has read svc's policy.
+func (e *Engine) setRouteWith(svc store.Service, insts []store.Instance, p policy) {
 	e.mu.Lock()
 	e.hosts[svc.Host] = svc.ARN
 	route, ok := routeFor(svc, insts, func(id string) health.Verdict {
@@ -266,7 +267,7 @@ func (e *Engine) setRoute(svc store.Service, insts []store.Instance) {
 			return h.verdict
 		}
 		return health.Unknown
-	}, p, idle)
+	}, p)
 	e.mu.Unlock()
 	if !ok {
 		e.router.RemoveRoute(svc.Host)
@@ -277,9 +278,10 @@ func (e *Engine) setRoute(svc store.Service, insts []store.Instance) {
 
 // routeFor decides what the router does for a service: serve its active
 // instances that are not known to be unhealthy, each up to the policy's
-// MaxConcurrency, hold requests while a service scaled to zero (idle)
-// wakes, show the paused page, or nothing (ok false: the host is freed).
-func routeFor(svc store.Service, insts []store.Instance, verdict func(id string) health.Verdict, p policy, idle bool) (router.Route, bool) {
+// MaxConcurrency, hold requests while a service that may scale to zero has
+// no instance (at zero, waking, or after a restart found none to adopt),
+// show the paused page, or nothing (ok false: the host is freed).
+func routeFor(svc store.Service, insts []store.Instance, verdict func(id string) health.Verdict, p policy) (router.Route, bool) {
 	r := router.Route{Host: svc.Host, Service: svc.Name, State: router.Unavailable,
 		MaxConcurrency: p.cfg.MaxConcurrency, QueueDepth: p.queueDepth()}
 	switch {
@@ -296,7 +298,7 @@ func routeFor(svc store.Service, insts []store.Instance, verdict func(id string)
 		switch {
 		case len(r.Backends) > 0:
 			r.State = router.Serving
-		case idle && svc.Status == ar.ServiceStatusRunning:
+		case p.cfg.MinSize == 0 && svc.Status == ar.ServiceStatusRunning:
 			r.State = router.Idle
 		}
 	}
