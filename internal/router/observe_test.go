@@ -1,11 +1,7 @@
 package router
 
 import (
-	"bufio"
-	"encoding/base64"
-	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -100,20 +96,7 @@ func TestObserverKeepsStreaming(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	chunk := make(chan string, 1)
-	go func() {
-		buf := make([]byte, 64)
-		n, _ := resp.Body.Read(buf)
-		chunk <- string(buf[:n])
-	}()
-	select {
-	case got := <-chunk:
-		if got != "first\n" {
-			t.Errorf("first chunk = %q, want %q", got, "first\n")
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("first chunk not received while the backend was still writing")
-	}
+	expectFirstChunk(t, resp, "first\n")
 	if got := rec.get(); len(got) != 0 {
 		t.Errorf("observed %v before the response ended", got)
 	}
@@ -134,21 +117,7 @@ func TestObserverKeepsWebSockets(t *testing.T) {
 	defer be.Close()
 	r.SetRoute(Route{Host: "ws.localhost", Service: "ws", Backends: []Backend{{ID: "ws", Addr: be.Listener.Addr().String()}}})
 
-	conn, err := net.Dial("tcp", front.Listener.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	key := base64.StdEncoding.EncodeToString([]byte("0123456789abcdef"))
-	fmt.Fprintf(conn, "GET /chat HTTP/1.1\r\nHost: ws.localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n", key)
-	br := bufio.NewReader(conn)
-	resp, err := http.ReadResponse(br, nil)
-	if err != nil {
-		t.Fatalf("reading handshake response: %v", err)
-	}
-	if resp.StatusCode != http.StatusSwitchingProtocols {
-		t.Fatalf("handshake status = %d, want 101", resp.StatusCode)
-	}
+	conn, br, _, _ := wsHandshake(t, front, "ws.localhost")
 	if err := writeFrame(conn, []byte("hello"), []byte{1, 2, 3, 4}); err != nil {
 		t.Fatal(err)
 	}

@@ -230,20 +230,7 @@ func TestStreaming(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	chunk := make(chan string, 1)
-	go func() {
-		buf := make([]byte, 64)
-		n, _ := resp.Body.Read(buf)
-		chunk <- string(buf[:n])
-	}()
-	select {
-	case got := <-chunk:
-		if got != "first\n" {
-			t.Errorf("first chunk = %q, want %q", got, "first\n")
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("first chunk not received while the backend was still writing")
-	}
+	expectFirstChunk(t, resp, "first\n")
 }
 
 func TestRequestTimeout(t *testing.T) {
@@ -391,5 +378,25 @@ func waitFor(t testing.TB, cond func() bool) {
 			t.Fatal("condition not met within 5s")
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// expectFirstChunk reads the first piece of resp's body and checks it is
+// want, arriving while the backend still holds the rest back.
+func expectFirstChunk(t *testing.T, resp *http.Response, want string) {
+	t.Helper()
+	chunk := make(chan string, 1)
+	go func() {
+		buf := make([]byte, 64)
+		n, _ := resp.Body.Read(buf)
+		chunk <- string(buf[:n])
+	}()
+	select {
+	case got := <-chunk:
+		if got != want {
+			t.Errorf("first chunk = %q, want %q", got, want)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("first chunk not received while the backend was still writing")
 	}
 }

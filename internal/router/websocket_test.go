@@ -111,21 +111,7 @@ func TestWebSocketEcho(t *testing.T) {
 	defer be.Close()
 	r.SetRoute(Route{Host: "ws.localhost", Backends: []Backend{{ID: "ws", Addr: be.Listener.Addr().String()}}})
 
-	conn, err := net.Dial("tcp", front.Listener.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	key := base64.StdEncoding.EncodeToString([]byte("0123456789abcdef"))
-	fmt.Fprintf(conn, "GET /chat HTTP/1.1\r\nHost: ws.localhost:8080\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n", key)
-	br := bufio.NewReader(conn)
-	resp, err := http.ReadResponse(br, nil)
-	if err != nil {
-		t.Fatalf("reading handshake response: %v", err)
-	}
-	if resp.StatusCode != http.StatusSwitchingProtocols {
-		t.Fatalf("handshake status = %d, want 101", resp.StatusCode)
-	}
+	conn, br, resp, key := wsHandshake(t, front, "ws.localhost:8080")
 	if got, want := resp.Header.Get("Sec-WebSocket-Accept"), wsAccept(key); got != want {
 		t.Errorf("Sec-WebSocket-Accept = %q, want %q", got, want)
 	}
@@ -147,4 +133,26 @@ func TestWebSocketEcho(t *testing.T) {
 	}
 	conn.Close()
 	waitFor(t, func() bool { return r.InFlight("ws") == 0 })
+}
+
+// wsHandshake opens a WebSocket to host through front, checks the 101, and
+// returns the connection, its reader and the handshake response.
+func wsHandshake(t *testing.T, front *httptest.Server, host string) (net.Conn, *bufio.Reader, *http.Response, string) {
+	t.Helper()
+	conn, err := net.Dial("tcp", front.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	key := base64.StdEncoding.EncodeToString([]byte("0123456789abcdef"))
+	fmt.Fprintf(conn, "GET /chat HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n", host, key)
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatalf("reading handshake response: %v", err)
+	}
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("handshake status = %d, want 101", resp.StatusCode)
+	}
+	return conn, br, resp, key
 }
