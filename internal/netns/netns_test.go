@@ -50,6 +50,11 @@ func serve(t *testing.T, h *Handle, addr, name string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	greet(t, ln, name)
+}
+
+// greet answers every connection to ln with name, until the test ends.
+func greet(t *testing.T, ln net.Listener, name string) {
 	t.Cleanup(func() { ln.Close() })
 	go func() {
 		for {
@@ -172,17 +177,7 @@ func hostListener(t *testing.T) net.Listener {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Write([]byte("host\n"))
-			c.Close()
-		}
-	}()
+	greet(t, ln, "host")
 	return ln
 }
 
