@@ -14,26 +14,11 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/slipwayhq/slipway/internal/netns"
-	"github.com/slipwayhq/slipway/internal/runtime"
 )
-
-// defaultPort is App Runner's port when a configuration names none.
-const defaultPort = 8080
 
 // hostNSFd is the descriptor the daemon's network namespace has in a shim
 // that runs in an instance namespace: slirp4netns must run there.
 const hostNSFd = 3
-
-// instancePort is the port the instance listens on: its configured one in a
-// namespace of its own, a free one on the host's network.
-func (b *Backend) instancePort(spec runtime.InstanceSpec) (int, error) {
-	if b.cfg.Network == nil || spec.Port == 0 {
-		// On the host's network every instance needs a port of its own,
-		// whatever the app is configured with.
-		return runtime.FreePort()
-	}
-	return spec.Port, nil
-}
 
 // joinNetwork makes cmd, the shim of instance id, start in a network
 // namespace of its own and hands it the daemon's namespace, and returns the
@@ -123,6 +108,12 @@ func (n *shimNetwork) setup() error {
 	if !n.enabled {
 		return nil
 	}
+	// First of all: until its mounts are slaves, a fresh mount namespace
+	// is the host's peer, and mount events cross both ways (Docker's
+	// container root file systems among them).
+	if err := n.slaveMounts(); err != nil {
+		return err
+	}
 	hostFile := os.NewFile(hostNSFd, "host-netns")
 	if hostFile == nil {
 		return fmt.Errorf("network: no host namespace on fd %d", hostNSFd)
@@ -152,15 +143,24 @@ func (n *shimNetwork) setup() error {
 	return n.mountResolvConf()
 }
 
-// mountResolvConf puts n.resolv over /etc/resolv.conf in the shim's own
-// mount namespace. Mounts are made slaves first, so the host's later mounts
-// still reach the instance and this one never reaches the host.
-func (n *shimNetwork) mountResolvConf() error {
+// slaveMounts makes the shim's own mount namespace (it has one only with
+// n.resolv) a slave of the host's: the host's later mounts still reach the
+// instance, and none of the instance's reaches the host.
+func (n *shimNetwork) slaveMounts() error {
 	if n.resolv == "" {
 		return nil
 	}
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_SLAVE, ""); err != nil {
 		return fmt.Errorf("resolv.conf: %w", err)
+	}
+	return nil
+}
+
+// mountResolvConf puts n.resolv over /etc/resolv.conf in the shim's own
+// mount namespace, made a slave by slaveMounts.
+func (n *shimNetwork) mountResolvConf() error {
+	if n.resolv == "" {
+		return nil
 	}
 	if err := unix.Mount(n.resolv, "/etc/resolv.conf", "", unix.MS_BIND, ""); err != nil {
 		return fmt.Errorf("resolv.conf: %w", err)
