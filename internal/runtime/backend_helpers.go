@@ -29,6 +29,17 @@ func WorkDir(root, rel string) (string, error) {
 	return dir, nil
 }
 
+// ListenPort is the port an instance of spec listens on: its configured
+// port when it has a network namespace of its own (ownNetwork), a free
+// loopback port on the host's network, where every instance needs one of
+// its own whatever the app is configured with.
+func ListenPort(spec InstanceSpec, ownNetwork bool) (int, error) {
+	if !ownNetwork || spec.Port == 0 {
+		return FreePort()
+	}
+	return spec.Port, nil
+}
+
 // FreePort asks the kernel for a free loopback port for an instance.
 // Another process may take it before the app binds it; the instance then
 // fails its health check and is replaced.

@@ -12,21 +12,16 @@ import (
 	"github.com/slipwayhq/slipway/internal/runtime"
 )
 
-// instanceNetwork is the port a container listens on and its network mode:
-// its configured port in a namespace of its own, or a free port on the
-// host's network.
+// instanceNetwork is the port a container listens on (runtime.ListenPort)
+// and its network mode: "none", a namespace of its own that setupNetwork
+// gives outbound access, or the host's.
 func (b *Backend) instanceNetwork(spec runtime.InstanceSpec) (int, string, error) {
-	if b.cfg.Network == nil || spec.Port == 0 {
-		// On the host's network every instance needs a port of its own,
-		// whatever the app is configured with.
-		port, err := runtime.FreePort()
-		mode := "host"
-		if b.cfg.Network != nil {
-			mode = "none"
-		}
-		return port, mode, err
+	mode := "host"
+	if b.cfg.Network != nil {
+		mode = "none"
 	}
-	return spec.Port, "none", nil
+	port, err := runtime.ListenPort(spec, b.cfg.Network != nil)
+	return port, mode, err
 }
 
 // setupNetwork gives the started container id, which has a namespace with

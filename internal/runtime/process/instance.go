@@ -54,7 +54,7 @@ func (b *Backend) Start(ctx context.Context, spec runtime.InstanceSpec) (runtime
 			return runtime.Instance{}, fmt.Errorf("start %s: find shim: %w", spec.ID, err)
 		}
 	}
-	port, err := b.instancePort(spec)
+	port, err := runtime.ListenPort(spec, b.cfg.Network != nil)
 	if err != nil {
 		return runtime.Instance{}, fmt.Errorf("start %s: %w", spec.ID, err)
 	}
