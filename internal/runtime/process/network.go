@@ -52,7 +52,16 @@ func (b *Backend) joinNetwork(cmd *exec.Cmd, id string) ([]string, error) {
 			if err := writeFileAtomic(path, conf); err != nil {
 				return nil, fmt.Errorf("resolv.conf: %w", err)
 			}
-			cmd.SysProcAttr.Cloneflags |= syscall.CLONE_NEWNS
+			// util-linux's unshare makes the mount namespace and its mounts
+			// slaves before it execs the shim: a Go child would be the
+			// host's mount peer for its first milliseconds, and mount events
+			// (Docker's container root file systems) would cross both ways.
+			unshare, err := exec.LookPath("unshare")
+			if err != nil {
+				return nil, fmt.Errorf("resolv.conf: the host's resolver is on its loopback, and replacing it for instances needs util-linux's unshare: %w", err)
+			}
+			cmd.Args = append([]string{unshare, "--mount", "--propagation", "slave", cmd.Path}, cmd.Args[1:]...)
+			cmd.Path = unshare
 			args = append(args, "--resolv-conf", path)
 		}
 	}
@@ -108,12 +117,6 @@ func (n *shimNetwork) setup() error {
 	if !n.enabled {
 		return nil
 	}
-	// First of all: until its mounts are slaves, a fresh mount namespace
-	// is the host's peer, and mount events cross both ways (Docker's
-	// container root file systems among them).
-	if err := n.slaveMounts(); err != nil {
-		return err
-	}
 	hostFile := os.NewFile(hostNSFd, "host-netns")
 	if hostFile == nil {
 		return fmt.Errorf("network: no host namespace on fd %d", hostNSFd)
@@ -143,21 +146,10 @@ func (n *shimNetwork) setup() error {
 	return n.mountResolvConf()
 }
 
-// slaveMounts makes the shim's own mount namespace (it has one only with
-// n.resolv) a slave of the host's: the host's later mounts still reach the
-// instance, and none of the instance's reaches the host.
-func (n *shimNetwork) slaveMounts() error {
-	if n.resolv == "" {
-		return nil
-	}
-	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_SLAVE, ""); err != nil {
-		return fmt.Errorf("resolv.conf: %w", err)
-	}
-	return nil
-}
-
 // mountResolvConf puts n.resolv over /etc/resolv.conf in the shim's own
-// mount namespace, made a slave by slaveMounts.
+// mount namespace, whose mounts unshare(1) made slaves of the host's: the
+// host's later mounts still reach the instance, and this one never reaches
+// the host.
 func (n *shimNetwork) mountResolvConf() error {
 	if n.resolv == "" {
 		return nil
