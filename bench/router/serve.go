@@ -37,8 +37,8 @@ func serveBackend() error {
 	return serveUntilSignal(srv, ln)
 }
 
-// serveRouter serves Slipway's router in front of backend, on an
-// http.Server configured as internal/daemon configures its router listener,
+// serveRouter serves Slipway's router in front of backend, with the
+// router.Server internal/daemon serves it with,
 // and a control listener with net/http/pprof and allocation counters. It
 // prints both addresses.
 func serveRouter(backend string) error {
@@ -61,10 +61,13 @@ func serveRouter(backend string) error {
 	})
 	go http.Serve(ctl, mux)
 	fmt.Println(ln.Addr(), ctl.Addr())
-	return serveUntilSignal(&http.Server{Handler: rt, ReadHeaderTimeout: 30 * time.Second}, ln)
+	return serveUntilSignal(router.NewServer(rt), ln)
 }
 
-func serveUntilSignal(srv *http.Server, ln net.Listener) error {
+func serveUntilSignal(srv interface {
+	Serve(net.Listener) error
+	Close() error
+}, ln net.Listener) error {
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGTERM, os.Interrupt)
 	errc := make(chan error, 1)

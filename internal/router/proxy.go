@@ -123,13 +123,13 @@ func (r *Router) proxyError(w http.ResponseWriter, req *http.Request, err error)
 	switch {
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(req.Context().Err(), context.DeadlineExceeded):
 		r.log.Error("request timed out", "service", service, "backend", backend, "host", req.Host, "path", req.URL.Path)
-		writePage(w, http.StatusGatewayTimeout, "Gateway timeout", "The service did not answer in time.")
+		pageGatewayTimeout.write(w)
 	case errors.Is(err, context.Canceled) && req.Context().Err() != nil:
 		// The client went away; nobody is left to answer.
 		r.log.Debug("client canceled request", "service", service, "backend", backend)
 	default:
 		r.log.Error("proxy error", "service", service, "backend", backend, "err", err)
-		writePage(w, http.StatusBadGateway, "Bad gateway", "The service could not be reached.")
+		pageBadGateway.write(w)
 	}
 }
 

@@ -2,7 +2,6 @@ package router
 
 import (
 	"context"
-	"html"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -91,14 +90,6 @@ func (r *Router) wait(ctx context.Context, host string, e *routeEntry) (*routeEn
 			return e, nil, http.StatusTooManyRequests
 		}
 	}
-}
-
-// overCapacity answers a request that found no capacity in time.
-func (r *Router) overCapacity(w http.ResponseWriter, e *routeEntry, status int) {
-	r.log.Debug("over capacity", "service", e.route.Service, "status", status)
-	w.Header().Set("Retry-After", "1")
-	writePage(w, status, "Too many requests",
-		`The service "`+html.EscapeString(e.route.Service)+`" is at capacity; try again shortly.`)
 }
 
 // Load is what the autoscaler watches: the requests in flight to host's

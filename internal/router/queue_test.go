@@ -39,7 +39,7 @@ func newSlowBackend(t *testing.T, id string) *slowBackend {
 }
 
 // fire sends n concurrent GETs to host and returns a channel of statuses.
-func fire(t *testing.T, front *httptest.Server, host string, n int) <-chan int {
+func fire(t *testing.T, front *front, host string, n int) <-chan int {
 	out := make(chan int, n)
 	for range n {
 		go func() {

@@ -133,6 +133,8 @@ type Router struct {
 	// targetKey; seq numbers their URL hosts.
 	targets map[string]*nsTarget
 	seq     uint64
+	// pools holds the fast path's idle backend connections, by URL host.
+	pools map[string]*connPool
 
 	// byURLHost maps a namespace target's URL host to it, for dial, which
 	// runs without mu.
@@ -160,6 +162,7 @@ func New(cfg Config, log *slog.Logger) *Router {
 		counters:     make(map[string]*counter),
 		gates:        make(map[string]*gate),
 		targets:      make(map[string]*nsTarget),
+		pools:        make(map[string]*connPool),
 		hostDialer: &net.Dialer{
 			Timeout:   10 * time.Second,
 			KeepAlive: 30 * time.Second,
@@ -199,6 +202,11 @@ func New(cfg Config, log *slog.Logger) *Router {
 func (r *Router) Close() {
 	r.transport.CloseIdleConnections()
 	r.h2cTransport.CloseIdleConnections()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, p := range r.pools {
+		p.closeIdle()
+	}
 }
 
 // ServeHTTP routes req by its Host header.
@@ -216,12 +224,12 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		var status int
 		e, b, status = r.wait(req.Context(), host, e)
 		if status != 0 {
-			r.overCapacity(w, e, status)
+			r.overCapacity(e, status).write(w)
 			return
 		}
 	}
 	if b == nil {
-		r.refuse(w, req, host, e)
+		r.refusal(host, e).write(w)
 		return
 	}
 	at := &attempt{host: host, service: e.route.Service, backend: b, gate: e.gate, retryable: retryable(req)}

@@ -2,26 +2,54 @@ package router
 
 import (
 	"bufio"
+	"context"
 	"encoding/base64"
+	"errors"
+	"io"
 	"net"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/net/http2"
 )
 
-// NewServer returns the http.Server that serves h (a Router) to clients:
-// HTTP/1.1, and HTTP/2 cleartext (h2c) both by prior knowledge and by an
-// Upgrade from HTTP/1.1. Its TLSConfig already offers h2 and http/1.1 by
-// ALPN, so serving HTTPS with HTTP/2 takes only certificates and ServeTLS.
-func NewServer(h http.Handler) *http.Server {
+// Server serves a Router to clients. Each connection starts on the
+// HTTP/1.1 fast path (fast.go). A request the fast path does not take
+// (HTTP/2 by prior knowledge, upgrades to WebSocket or h2c, Expect, HTTP/1.0,
+// anything malformed) hands its connection, from that request on, to
+// net/http's server, which serves HTTP/1.1 and HTTP/2 cleartext (h2c) both
+// by prior knowledge and by an Upgrade through Router.ServeHTTP. Its
+// TLSConfig already offers h2 and http/1.1 by ALPN, so serving HTTPS with
+// HTTP/2 takes only certificates.
+type Server struct {
+	r *Router
+	// h1 is net/http's server, serving the connections handed to it
+	// through handed.
+	h1     *http.Server
+	handed *handoffListener
+	h1Once sync.Once
+
+	shuttingDown atomic.Bool
+
+	// mu guards listeners and conns.
+	mu        sync.Mutex
+	listeners map[net.Listener]struct{}
+	conns     map[*fastConn]struct{}
+	// wg counts the fast path's connection goroutines and h1's Serve.
+	wg sync.WaitGroup
+}
+
+// NewServer returns a Server for r.
+func NewServer(r *Router) *Server {
 	protocols := new(http.Protocols)
 	protocols.SetHTTP1(true)
 	protocols.SetHTTP2(true)
 	protocols.SetUnencryptedHTTP2(true)
-	up := &h2cUpgrader{next: h, h2: &http2.Server{}}
-	srv := &http.Server{Handler: up, Protocols: protocols, ReadHeaderTimeout: 30 * time.Second}
+	up := &h2cUpgrader{next: r, h2: &http2.Server{}}
+	srv := &http.Server{Handler: up, Protocols: protocols, ReadHeaderTimeout: headTimeout, IdleTimeout: idleTimeout}
 	up.srv = srv
 	// x/net's HTTP/2 server serves every HTTP/2 connection, not only the
 	// upgraded ones net/http's own cannot take over: one implementation
@@ -30,8 +58,184 @@ func NewServer(h http.Handler) *http.Server {
 		// It fails only on a TLSConfig whose cipher suites HTTP/2 forbids.
 		panic("router: configuring HTTP/2: " + err.Error())
 	}
-	return srv
+	return &Server{
+		r:         r,
+		h1:        srv,
+		handed:    newHandoffListener(),
+		listeners: make(map[net.Listener]struct{}),
+		conns:     make(map[*fastConn]struct{}),
+	}
 }
+
+// Serve accepts connections on ln until Shutdown or Close, and returns
+// http.ErrServerClosed then.
+func (s *Server) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	if s.shuttingDown.Load() {
+		s.mu.Unlock()
+		return http.ErrServerClosed
+	}
+	s.listeners[ln] = struct{}{}
+	s.mu.Unlock()
+	s.h1Once.Do(func() {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.h1.Serve(s.handed)
+		}()
+	})
+	var delay time.Duration
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			if s.shuttingDown.Load() {
+				return http.ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				// Out of file descriptors and the like, as net/http.
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				s.r.log.Warn("accept failed; retrying", "err", err, "in", delay)
+				time.Sleep(delay)
+				continue
+			}
+			return err
+		}
+		delay = 0
+		c := newFastConn(s, nc)
+		s.mu.Lock()
+		if s.shuttingDown.Load() {
+			s.mu.Unlock()
+			nc.Close()
+			return http.ErrServerClosed
+		}
+		s.conns[c] = struct{}{}
+		s.wg.Add(1)
+		s.mu.Unlock()
+		go s.serveConn(c)
+	}
+}
+
+func (s *Server) serveConn(c *fastConn) {
+	defer s.wg.Done()
+	handedOff := c.serve()
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+	if !handedOff {
+		c.nc.Close()
+	}
+}
+
+// handoff gives net/http the connection nc, whose next bytes are read from
+// r (what the fast path read of it, then the rest).
+func (s *Server) handoff(nc net.Conn, r io.Reader) {
+	s.handed.push(&replayConn{Conn: nc, r: r})
+}
+
+// Shutdown stops accepting, closes idle connections, and waits for the
+// others to finish their request, or for ctx to end. Requests already
+// queued for capacity are answered. Like http.Server's, it does not wait
+// for hijacked (WebSocket) connections.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.beginShutdown()
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	for {
+		s.mu.Lock()
+		n := len(s.conns)
+		for c := range s.conns {
+			c.wakeIfIdle()
+		}
+		s.mu.Unlock()
+		if n == 0 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			s.Close()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+	err := s.h1.Shutdown(ctx)
+	s.wg.Wait()
+	return err
+}
+
+// Close closes the listeners and every connection at once.
+func (s *Server) Close() error {
+	s.beginShutdown()
+	s.mu.Lock()
+	for c := range s.conns {
+		c.nc.Close()
+	}
+	s.mu.Unlock()
+	err := s.h1.Close()
+	s.handed.Close()
+	s.wg.Wait()
+	return err
+}
+
+func (s *Server) beginShutdown() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.shuttingDown.Store(true)
+	for ln := range s.listeners {
+		ln.Close()
+		delete(s.listeners, ln)
+	}
+}
+
+// handoffListener is the net.Listener net/http's server accepts the
+// fast path's handed over connections from.
+type handoffListener struct {
+	ch     chan net.Conn
+	done   chan struct{}
+	closer sync.Once
+}
+
+func newHandoffListener() *handoffListener {
+	return &handoffListener{ch: make(chan net.Conn), done: make(chan struct{})}
+}
+
+func (l *handoffListener) push(c net.Conn) {
+	select {
+	case l.ch <- c:
+	case <-l.done:
+		c.Close()
+	}
+}
+
+func (l *handoffListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.ch:
+		return c, nil
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (l *handoffListener) Close() error {
+	l.closer.Do(func() { close(l.done) })
+	return nil
+}
+
+func (l *handoffListener) Addr() net.Addr { return handoffAddr{} }
+
+type handoffAddr struct{}
+
+func (handoffAddr) Network() string { return "handoff" }
+func (handoffAddr) String() string  { return "handoff" }
+
+// replayConn is a handed over connection: the bytes the fast path already
+// read come first.
+type replayConn struct {
+	net.Conn
+	r io.Reader
+}
+
+func (c *replayConn) Read(p []byte) (int, error) { return c.r.Read(p) }
 
 // h2cUpgrader takes over an HTTP/1.1 connection whose request asks to
 // upgrade to h2c (RFC 7540 section 3.2): it answers 101 and serves the

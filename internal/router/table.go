@@ -20,6 +20,8 @@ type backendEntry struct {
 	urlHost string
 	target  *nsTarget // nil on the host's network
 	counter *counter
+	// pool holds the fast path's idle connections to this backend.
+	pool *connPool
 }
 
 // counter counts the requests in flight to one backend ID. It is shared by
@@ -101,6 +103,11 @@ func (r *Router) newEntryLocked(route Route) *routeEntry {
 			be.target = r.targetLocked(b)
 			be.urlHost = be.target.key
 		}
+		be.pool = r.pools[be.urlHost]
+		if be.pool == nil {
+			be.pool = new(connPool)
+			r.pools[be.urlHost] = be.pool
+		}
 		e.backends = append(e.backends, be)
 	}
 	return e
@@ -114,13 +121,21 @@ func (r *Router) storeTableLocked(t map[string]*routeEntry) {
 	r.table.Store(&t)
 	used := make(map[*counter]bool)
 	usedTargets := make(map[*nsTarget]bool)
+	usedPools := make(map[*connPool]bool)
 	for _, e := range t {
 		for _, b := range e.backends {
 			used[b.counter] = true
 			usedTargets[b.target] = true
+			usedPools[b.pool] = true
 		}
 	}
 	r.pruneTargetsLocked(usedTargets)
+	for k, p := range r.pools {
+		if !usedPools[p] {
+			delete(r.pools, k)
+			p.close()
+		}
+	}
 	for h, g := range r.gates {
 		if t[h] == nil && g.queued.Load() == 0 {
 			delete(r.gates, h)

@@ -137,7 +137,7 @@ func TestWebSocketEcho(t *testing.T) {
 
 // wsHandshake opens a WebSocket to host through front, checks the 101, and
 // returns the connection, its reader and the handshake response.
-func wsHandshake(t *testing.T, front *httptest.Server, host string) (net.Conn, *bufio.Reader, *http.Response, string) {
+func wsHandshake(t *testing.T, front *front, host string) (net.Conn, *bufio.Reader, *http.Response, string) {
 	t.Helper()
 	conn, err := net.Dial("tcp", front.Listener.Addr().String())
 	if err != nil {

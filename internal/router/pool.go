@@ -1,0 +1,103 @@
+package router
+
+import (
+	"bufio"
+	"net"
+	"sync"
+	"time"
+)
+
+// Pool limits for the fast path's connections to backends, as the
+// net/http path's transport has them.
+const (
+	maxIdlePerBackend = 256
+	idleConnTimeout   = 90 * time.Second
+	// freshFor is how long an idle connection is trusted for a request
+	// whose body cannot be sent again: backends close idle keep-alive
+	// connections after a few seconds (gunicorn 2 s, Node.js 5 s), and a
+	// request that streamed its body into a closing one cannot be retried.
+	freshFor = time.Second
+)
+
+// backendConn is a keep-alive connection to one backend, with its buffers.
+type backendConn struct {
+	nc        net.Conn
+	br        *bufio.Reader
+	bw        *bufio.Writer
+	idleSince time.Time
+}
+
+func newBackendConn(nc net.Conn) *backendConn {
+	return &backendConn{nc: nc, br: bufio.NewReaderSize(nc, 16<<10), bw: bufio.NewWriterSize(nc, 8<<10)}
+}
+
+// connPool holds a backend's idle connections, newest last: the newest is
+// the one least likely to have been closed by the backend.
+type connPool struct {
+	mu     sync.Mutex
+	idle   []*backendConn
+	closed bool
+}
+
+// get returns the newest idle connection if it has idled for less than
+// maxIdle, or nil.
+func (p *connPool) get(now time.Time, maxIdle time.Duration) *backendConn {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := len(p.idle)
+	if n == 0 {
+		return nil
+	}
+	c := p.idle[n-1]
+	switch idle := now.Sub(c.idleSince); {
+	case idle < maxIdle:
+		p.idle[n-1] = nil
+		p.idle = p.idle[:n-1]
+		return c
+	case idle >= idleConnTimeout:
+		// The newest is too old, so all are.
+		p.closeAllLocked()
+	}
+	return nil
+}
+
+// put keeps c for reuse, or closes it if the pool is full or closed.
+func (p *connPool) put(c *backendConn, now time.Time) {
+	c.idleSince = now
+	p.mu.Lock()
+	if p.closed || len(p.idle) >= maxIdlePerBackend {
+		p.mu.Unlock()
+		c.nc.Close()
+		return
+	}
+	p.idle = append(p.idle, c)
+	// The oldest idle connection goes once it has idled too long.
+	if old := p.idle[0]; now.Sub(old.idleSince) > idleConnTimeout {
+		p.idle = append(p.idle[:0], p.idle[1:]...)
+		old.nc.Close()
+	}
+	p.mu.Unlock()
+}
+
+// close closes the idle connections, and every connection put back later.
+func (p *connPool) close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.closed = true
+	p.closeAllLocked()
+}
+
+// closeIdle closes the idle connections; the pool stays usable.
+func (p *connPool) closeIdle() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.closeAllLocked()
+}
+
+func (p *connPool) closeAllLocked() {
+	for i, c := range p.idle {
+		c.nc.Close()
+		p.idle[i] = nil
+	}
+	p.idle = p.idle[:0]
+}
