@@ -348,6 +348,8 @@ func (c *fastConn) relay(bc *backendConn, bodyDone chan error, keep bool) (int, 
 		}
 	}
 	status := c.resp.status
+	// A server shutting down ends the connection after this response.
+	keep = keep && !c.s.shuttingDown.Load()
 	bodyless := c.resp.bodyless(head)
 	chunk := !bodyless && (c.resp.chunked || c.resp.length < 0)
 	c.writeResponseHead(bodyless, chunk, keep)
@@ -387,7 +389,7 @@ func (c *fastConn) relay(bc *backendConn, bodyDone chan error, keep bool) (int, 
 		bc.nc.SetDeadline(time.Time{})
 		c.at.backend.pool.put(bc, time.Now())
 	}
-	return status, keep && !c.s.shuttingDown.Load()
+	return status, keep
 }
 
 // writeResponseHead writes the response head in c.resp to the client:
