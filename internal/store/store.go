@@ -166,6 +166,17 @@ CREATE TABLE IF NOT EXISTS vpc_ingress_connections (
 	deleted_at      INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS vpc_ingress_service ON vpc_ingress_connections(service_arn);
+CREATE TABLE IF NOT EXISTS custom_domains (
+	name        TEXT PRIMARY KEY,
+	service_arn TEXT NOT NULL,
+	www         INTEGER NOT NULL,
+	status      TEXT NOT NULL,
+	reason      TEXT NOT NULL DEFAULT '',
+	cert_status TEXT NOT NULL,
+	created_at  INTEGER NOT NULL,
+	updated_at  INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS custom_domains_service ON custom_domains(service_arn, created_at);
 `
 
 // Open opens (creating if needed) the database at path.
