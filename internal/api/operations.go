@@ -50,10 +50,20 @@ type Controller interface {
 	ListVpcIngressConnections(context.Context, *ar.ListVpcIngressConnectionsRequest) (*ar.ListVpcIngressConnectionsResponse, error)
 	UpdateVpcIngressConnection(context.Context, *ar.UpdateVpcIngressConnectionRequest) (*ar.UpdateVpcIngressConnectionResponse, error)
 	DeleteVpcIngressConnection(context.Context, *ar.DeleteVpcIngressConnectionRequest) (*ar.DeleteVpcIngressConnectionResponse, error)
+
+	AssociateCustomDomain(context.Context, *ar.AssociateCustomDomainRequest) (*ar.AssociateCustomDomainResponse, error)
+	DescribeCustomDomains(context.Context, *ar.DescribeCustomDomainsRequest) (*ar.DescribeCustomDomainsResponse, error)
+	DisassociateCustomDomain(context.Context, *ar.DisassociateCustomDomainRequest) (*ar.DisassociateCustomDomainResponse, error)
 }
 
+// operations maps every modeled operation's name to its handler.
 func operations(c Controller) map[string]handler {
-	ops := map[string]handler{
+	return withUnsupported(served(c), ar.Operations)
+}
+
+// served maps the operations Slipway serves to c's methods.
+func served(c Controller) map[string]handler {
+	return map[string]handler{
 		"CreateService":   op(c.CreateService),
 		"DescribeService": op(c.DescribeService),
 		"ListServices":    op(c.ListServices),
@@ -94,11 +104,19 @@ func operations(c Controller) map[string]handler {
 		"ListVpcIngressConnections":    op(c.ListVpcIngressConnections),
 		"UpdateVpcIngressConnection":   op(c.UpdateVpcIngressConnection),
 		"DeleteVpcIngressConnection":   op(c.DeleteVpcIngressConnection),
+
+		"AssociateCustomDomain":    op(c.AssociateCustomDomain),
+		"DescribeCustomDomains":    op(c.DescribeCustomDomains),
+		"DisassociateCustomDomain": op(c.DisassociateCustomDomain),
 	}
-	// Operations of the model that Slipway does not serve yet answer with a
-	// clear error rather than UnknownOperationException: the client is right
-	// to call them.
-	for _, o := range ar.Operations {
+}
+
+// withUnsupported adds to ops a handler for each operation of model that
+// ops lacks. Slipway serves all 37 of today's model; an operation a newer
+// model adds answers with a clear error rather than
+// UnknownOperationException, since the client is right to call it.
+func withUnsupported(ops map[string]handler, model []ar.Operation) map[string]handler {
+	for _, o := range model {
 		if _, ok := ops[o.Name]; !ok {
 			name := o.Name
 			ops[name] = func(context.Context, []byte) (any, error) {

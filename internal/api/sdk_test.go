@@ -147,17 +147,6 @@ func TestSDKErrors(t *testing.T) {
 			check:    func(err error) bool { var e *types.InternalServiceErrorException; return errors.As(err, &e) },
 			wantCode: "InternalServiceErrorException",
 		},
-		{
-			name: "unsupported operation", err: nil,
-			call: func(c *apprunner.Client) error {
-				_, err := c.DescribeCustomDomains(context.Background(), &apprunner.DescribeCustomDomainsInput{
-					ServiceArn: aws.String("arn:aws:apprunner:us-east-1:123456789012:service/web/0123456789abcdef0123456789abcdef"),
-				})
-				return err
-			},
-			check:    func(err error) bool { var e *types.InvalidRequestException; return errors.As(err, &e) },
-			wantCode: "InvalidRequestException",
-		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -262,9 +263,6 @@ func TestServeHTTPErrors(t *testing.T) {
 			wantStatus: 400, wantCode: "SerializationException", wantNoCalls: true},
 		{name: "unknown operation", op: "FlyToTheMoon", body: `{}`,
 			wantStatus: 400, wantCode: "UnknownOperationException", wantMsg: "FlyToTheMoon", wantNoCalls: true},
-		{name: "modeled operation Slipway does not serve", op: "DescribeCustomDomains",
-			body:       `{"ServiceArn":"arn:aws:apprunner:us-east-1:123456789012:service/web/0123456789abcdef0123456789abcdef"}`,
-			wantStatus: 400, wantCode: "InvalidRequestException", wantMsg: "does not support DescribeCustomDomains", wantNoCalls: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -353,12 +351,37 @@ func TestServeHTTPLongMessageTruncated(t *testing.T) {
 	}
 }
 
-func TestEveryModeledOperationIsDispatched(t *testing.T) {
-	ops := operations(&fakeController{})
+func TestEveryModeledOperationIsServed(t *testing.T) {
+	ops := served(&fakeController{})
 	for _, o := range ar.Operations {
 		if ops[o.Name] == nil {
-			t.Errorf("operation %s has no handler", o.Name)
+			t.Errorf("operation %s is not served", o.Name)
 		}
+	}
+	if len(ops) != len(ar.Operations) {
+		t.Errorf("%d operations served, want the model's %d", len(ops), len(ar.Operations))
+	}
+}
+
+// TestUnsupportedOperation stands in a model newer than the served
+// operations: its extra operation answers InvalidRequestException, not
+// UnknownOperationException.
+func TestUnsupportedOperation(t *testing.T) {
+	f := &fakeController{}
+	s := newTestServer(f)
+	s.ops = withUnsupported(served(f), append(slices.Clone(ar.Operations), ar.Operation{Name: "LaunchRocket"}))
+	resp := do(t, s, "LaunchRocket", `{}`)
+	body := readBody(t, resp)
+	var eb errorBody
+	if err := json.Unmarshal(body, &eb); err != nil {
+		t.Fatalf("decode error body %s: %v", body, err)
+	}
+	if resp.StatusCode != 400 || eb.Type != "InvalidRequestException" || !strings.Contains(eb.Message, "does not support LaunchRocket") {
+		t.Errorf("LaunchRocket = %d %s %q, want 400 InvalidRequestException saying Slipway does not support it",
+			resp.StatusCode, eb.Type, eb.Message)
+	}
+	if calls := f.Calls(); len(calls) > 0 {
+		t.Errorf("controller was called (%q)", calls)
 	}
 }
 

@@ -23,6 +23,12 @@ type Config struct {
 	RouterPort int
 	// MaxServices is the quota of live services.
 	MaxServices int
+	// MaxCustomDomains is the quota of custom domains per service; 0 means
+	// 20 (App Runner allows 5).
+	MaxCustomDomains int
+	// DNS01 says a DNS provider is configured, so certificates can be
+	// validated over DNS: wildcard domains need it.
+	DNS01 bool
 }
 
 // Waker is told when there is new work for the engine.
