@@ -109,7 +109,7 @@ func (c *Control) AssociateCustomDomain(ctx context.Context, in *ar.AssociateCus
 		return nil, ar.InvalidRequest("DomainName %s: wildcard domains need DNS-01 validation, and Slipway has no DNS provider configured", name)
 	}
 	if own := c.cfg.Region + "." + c.cfg.Domain; name == own || strings.HasSuffix(name, "."+own) {
-		return nil, ar.InvalidRequest("DomainName %s is Slipway's own domain %s, where services are served already", name, own)
+		return nil, ar.InvalidRequest("DomainName %s is in Slipway's own domain %s, where services are served already", name, own)
 	}
 	// App Runner's default is true; www.*.example.com and www.www.example.com
 	// are nobody's intent.
