@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -40,6 +41,8 @@ type fastConn struct {
 	bw *bufio.Writer
 	// clientIP is appended to X-Forwarded-For.
 	clientIP string
+	// tls is the connection's TLS state, nil for plain HTTP.
+	tls *tls.ConnectionState
 
 	req  requestHead
 	resp responseHead
@@ -90,8 +93,8 @@ func (c *fastConn) serve() (handedOff bool) {
 			// The client left, or stalled, mid-head.
 			return false
 		}
-		if err != nil || c.req.parse() != nil {
-			c.s.handoff(c.nc, io.MultiReader(bytes.NewReader(c.req.buf), c.br))
+		if err != nil || c.req.parse() != nil || c.challenge() {
+			c.s.handoff(c.nc, io.MultiReader(bytes.NewReader(c.req.buf), c.br), c.tls)
 			return true
 		}
 		c.nc.SetReadDeadline(time.Time{})
@@ -151,6 +154,9 @@ func (c *fastConn) proxy() (keep bool) {
 	c.canonicalHost()
 	host := c.hostKey
 	keep = !c.req.close
+	if c.tls == nil && r.redirects(host) {
+		return c.writeRedirect(r.httpsURL(host, string(c.req.target)), keep)
+	}
 	status := 0
 	e, b, full := r.acquire(host, "")
 	if r.obs != nil && e != nil {
@@ -321,7 +327,32 @@ func (c *fastConn) writeHead(w *bufio.Writer) {
 	c.scratch = xff
 	w.WriteString("X-Forwarded-Host: ")
 	w.Write(h.host)
-	w.WriteString("\r\nX-Forwarded-Proto: http\r\n\r\n")
+	if c.tls != nil {
+		w.WriteString("\r\nX-Forwarded-Proto: https\r\n\r\n")
+	} else {
+		w.WriteString("\r\nX-Forwarded-Proto: http\r\n\r\n")
+	}
+}
+
+// challenge reports whether the request is an ACME HTTP-01 challenge,
+// which net/http's path answers (Config.Challenge).
+func (c *fastConn) challenge() bool {
+	return c.tls == nil && c.r.challenge != nil && bytes.HasPrefix(c.req.target, []byte(acmeChallengePrefix))
+}
+
+// writeRedirect answers with a permanent redirect to HTTPS.
+func (c *fastConn) writeRedirect(location string, keep bool) bool {
+	keep = c.skipBody(keep)
+	b := append(c.scratch[:0], "HTTP/1.1 308 Permanent Redirect\r\nLocation: "...)
+	b = append(b, location...)
+	b = append(b, "\r\nContent-Length: 0\r\n"...)
+	if !keep {
+		b = append(b, "Connection: close\r\n"...)
+	}
+	b = append(b, "\r\n"...)
+	c.scratch = b
+	c.bw.Write(b)
+	return c.bw.Flush() == nil && keep
 }
 
 // relay sends the backend's response, whose head is in c.resp.buf, to the
@@ -456,16 +487,25 @@ func (c *fastConn) fail(at *attempt, err error, keep bool) (int, bool) {
 
 // writePage answers with one of the router's pages.
 func (c *fastConn) writePage(p page, keep bool) bool {
-	keep = keep && !c.s.shuttingDown.Load()
-	// A request body nobody read would be taken for the next request.
-	if keep && (c.req.chunked || c.req.length > int64(c.br.Buffered())) {
-		keep = false
-	} else if keep && c.req.length > 0 {
-		c.br.Discard(int(c.req.length))
-	}
+	keep = c.skipBody(keep)
 	c.scratch = p.appendTo(c.scratch[:0], !keep)
 	c.bw.Write(c.scratch)
 	return c.bw.Flush() == nil && keep
+}
+
+// skipBody drops the body of a request answered without its backend, and
+// reports whether the connection can still take another request: a body
+// nobody read would be taken for the next request, so one that has not
+// all arrived ends the connection.
+func (c *fastConn) skipBody(keep bool) bool {
+	keep = keep && !c.s.shuttingDown.Load()
+	if keep && (c.req.chunked || c.req.length > int64(c.br.Buffered())) {
+		return false
+	}
+	if keep && c.req.length > 0 {
+		c.br.Discard(int(c.req.length))
+	}
+	return keep
 }
 
 func isTimeout(err error) bool {

@@ -2,6 +2,7 @@ package router
 
 import (
 	"context"
+	"crypto/tls"
 	"log/slog"
 	"net"
 	"net/http"
@@ -34,6 +35,13 @@ type Config struct {
 	// Observer, if set, is told the status and duration of every request
 	// for a routed host (metrics). Nil means none, at no cost.
 	Observer Observer
+	// Challenge, if set, answers ACME HTTP-01 challenges
+	// (/.well-known/acme-challenge/...) that arrive over plain HTTP, and
+	// reports whether it did.
+	Challenge func(http.ResponseWriter, *http.Request) bool
+	// HTTPSPort is the port HTTPS is served on, for redirects from plain
+	// HTTP (see SetAlias); 443 is left out of the URL.
+	HTTPSPort int
 }
 
 // DefaultQueueTimeout is how long a request waits for capacity by default.
@@ -110,6 +118,8 @@ type Router struct {
 	queueTimeout time.Duration
 	wake         func(host string)
 	obs          Observer
+	challenge    func(http.ResponseWriter, *http.Request) bool
+	httpsPort    int
 	proxy        *httputil.ReverseProxy
 	// transport is the pool of connections to backends, wrapped by the
 	// retrying RoundTripper that proxy uses.
@@ -136,6 +146,13 @@ type Router struct {
 	// pools holds the fast path's idle backend connections, by URL host.
 	pools map[string]*connPool
 
+	// aliases maps alias host names (custom domains) to the host of the
+	// route they serve; the table lists each alias with its route's entry.
+	aliases map[string]string
+	// httpsOnly holds the aliases whose plain HTTP requests are redirected
+	// to HTTPS; like table, it is replaced, never modified.
+	httpsOnly atomic.Pointer[map[string]bool]
+
 	// byURLHost maps a namespace target's URL host to it, for dial, which
 	// runs without mu.
 	byURLHost  sync.Map
@@ -159,6 +176,9 @@ func New(cfg Config, log *slog.Logger) *Router {
 		queueTimeout: cfg.QueueTimeout,
 		wake:         cfg.Wake,
 		obs:          cfg.Observer,
+		challenge:    cfg.Challenge,
+		httpsPort:    cfg.HTTPSPort,
+		aliases:      make(map[string]string),
 		counters:     make(map[string]*counter),
 		gates:        make(map[string]*gate),
 		targets:      make(map[string]*nsTarget),
@@ -212,6 +232,21 @@ func (r *Router) Close() {
 // ServeHTTP routes req by its Host header.
 func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	host := canonicalHost(req.Host)
+	if req.TLS == nil {
+		// A connection the fast path handed over after its TLS handshake.
+		if st, ok := req.Context().Value(tlsStateKey{}).(*tls.ConnectionState); ok {
+			req.TLS = st
+		}
+	}
+	if req.TLS == nil {
+		if r.challenge != nil && strings.HasPrefix(req.URL.Path, acmeChallengePrefix) && r.challenge(w, req) {
+			return
+		}
+		if r.redirects(host) {
+			http.Redirect(w, req, r.httpsURL(host, req.URL.RequestURI()), http.StatusPermanentRedirect)
+			return
+		}
+	}
 	if r.obs != nil {
 		if e := (*r.table.Load())[host]; e != nil {
 			sw := &statusWriter{ResponseWriter: w}
@@ -258,6 +293,11 @@ func (r *Router) SetRoute(route Route) {
 	next := r.copyTableLocked()
 	route.Host = host
 	next[host] = r.newEntryLocked(route)
+	for alias, target := range r.aliases {
+		if target == host {
+			next[alias] = next[host]
+		}
+	}
 	r.storeTableLocked(next)
 	// Waiting requests look at the new route: backends may have come.
 	next[host].gate.broadcast()
@@ -271,6 +311,11 @@ func (r *Router) RemoveRoute(host string) {
 	next := r.copyTableLocked()
 	old := next[host]
 	delete(next, host)
+	for alias, target := range r.aliases {
+		if target == host {
+			delete(next, alias)
+		}
+	}
 	r.storeTableLocked(next)
 	if old != nil {
 		old.gate.broadcast()
@@ -281,7 +326,10 @@ func (r *Router) RemoveRoute(host string) {
 func (r *Router) Routes() []Route {
 	t := *r.table.Load()
 	out := make([]Route, 0, len(t))
-	for _, e := range t {
+	for h, e := range t {
+		if h != e.route.Host {
+			continue // an alias
+		}
 		rt := e.route
 		rt.Backends = make([]Backend, len(e.backends))
 		for i, b := range e.backends {
@@ -319,5 +367,78 @@ func headerHasToken(h http.Header, name, token string) bool {
 	}
 	return false
 }
+
+// SetAlias serves the route of host under alias too: a custom domain.
+// httpsOnly redirects plain HTTP requests for alias to HTTPS, once it has a
+// certificate. The alias follows the route across SetRoute and RemoveRoute.
+func (r *Router) SetAlias(alias, host string, httpsOnly bool) {
+	alias, host = canonicalHost(alias), canonicalHost(host)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.aliases[alias] = host
+	next := r.copyTableLocked()
+	if e := next[host]; e != nil && e.route.Host == host {
+		next[alias] = e
+	} else {
+		delete(next, alias)
+	}
+	r.storeTableLocked(next)
+	r.setHTTPSOnlyLocked(alias, httpsOnly)
+}
+
+// RemoveAlias stops serving alias.
+func (r *Router) RemoveAlias(alias string) {
+	alias = canonicalHost(alias)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.aliases[alias]; !ok {
+		return
+	}
+	delete(r.aliases, alias)
+	next := r.copyTableLocked()
+	delete(next, alias)
+	r.storeTableLocked(next)
+	r.setHTTPSOnlyLocked(alias, false)
+}
+
+func (r *Router) setHTTPSOnlyLocked(alias string, on bool) {
+	cur := r.httpsOnly.Load()
+	if cur == nil && !on || cur != nil && (*cur)[alias] == on {
+		return
+	}
+	next := map[string]bool{}
+	if cur != nil {
+		for k := range *cur {
+			next[k] = true
+		}
+	}
+	if on {
+		next[alias] = true
+	} else {
+		delete(next, alias)
+	}
+	r.httpsOnly.Store(&next)
+}
+
+// redirects reports whether plain HTTP requests for host go to HTTPS.
+func (r *Router) redirects(host string) bool {
+	m := r.httpsOnly.Load()
+	return m != nil && (*m)[host]
+}
+
+// httpsURL is where a plain HTTP request for host and target is redirected.
+func (r *Router) httpsURL(host, target string) string {
+	if r.httpsPort == 0 || r.httpsPort == 443 {
+		return "https://" + host + target
+	}
+	return "https://" + net.JoinHostPort(host, strconv.Itoa(r.httpsPort)) + target
+}
+
+// acmeChallengePrefix is where ACME's HTTP-01 challenges arrive.
+const acmeChallengePrefix = "/.well-known/acme-challenge/"
+
+// tlsStateKey marks the context of a TLS connection the fast path handed
+// to net/http, which cannot see the TLS under it.
+type tlsStateKey struct{}
 
 var _ http.Handler = (*Router)(nil)

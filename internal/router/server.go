@@ -3,6 +3,7 @@ package router
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"encoding/base64"
 	"errors"
 	"io"
@@ -49,7 +50,14 @@ func NewServer(r *Router) *Server {
 	protocols.SetHTTP2(true)
 	protocols.SetUnencryptedHTTP2(true)
 	up := &h2cUpgrader{next: r, h2: &http2.Server{}}
-	srv := &http.Server{Handler: up, Protocols: protocols, ReadHeaderTimeout: headTimeout, IdleTimeout: idleTimeout}
+	srv := &http.Server{Handler: up, Protocols: protocols, ReadHeaderTimeout: headTimeout, IdleTimeout: idleTimeout,
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			if rc, ok := c.(*replayConn); ok && rc.tls != nil {
+				return context.WithValue(ctx, tlsStateKey{}, rc.tls)
+			}
+			return ctx
+		},
+	}
 	up.srv = srv
 	// x/net's HTTP/2 server serves every HTTP/2 connection, not only the
 	// upgraded ones net/http's own cannot take over: one implementation
@@ -67,9 +75,23 @@ func NewServer(r *Router) *Server {
 	}
 }
 
-// Serve accepts connections on ln until Shutdown or Close, and returns
-// http.ErrServerClosed then.
+// Serve accepts plain HTTP connections on ln until Shutdown or Close, and
+// returns http.ErrServerClosed then.
 func (s *Server) Serve(ln net.Listener) error {
+	return s.serve(ln, nil)
+}
+
+// ServeTLS is Serve for HTTPS: each connection's handshake uses cfg
+// (certificates by SNI). Connections that negotiate h2 by ALPN go to
+// net/http's HTTP/2 server, the rest to the HTTP/1.1 fast path.
+func (s *Server) ServeTLS(ln net.Listener, cfg *tls.Config) error {
+	if cfg == nil {
+		return errors.New("router: ServeTLS without a TLS configuration")
+	}
+	return s.serve(ln, cfg)
+}
+
+func (s *Server) serve(ln net.Listener, tlsConfig *tls.Config) error {
 	s.mu.Lock()
 	if s.shuttingDown.Load() {
 		s.mu.Unlock()
@@ -102,6 +124,9 @@ func (s *Server) Serve(ln net.Listener) error {
 			return err
 		}
 		delay = 0
+		if tlsConfig != nil {
+			nc = tls.Server(nc, tlsConfig)
+		}
 		c := newFastConn(s, nc)
 		s.mu.Lock()
 		if s.shuttingDown.Load() {
@@ -118,7 +143,13 @@ func (s *Server) Serve(ln net.Listener) error {
 
 func (s *Server) serveConn(c *fastConn) {
 	defer s.wg.Done()
-	handedOff := c.serve()
+	serve, handedOff := true, false
+	if tc, ok := c.nc.(*tls.Conn); ok {
+		serve, handedOff = s.handshake(c, tc)
+	}
+	if serve {
+		handedOff = c.serve()
+	}
 	s.mu.Lock()
 	delete(s.conns, c)
 	s.mu.Unlock()
@@ -127,10 +158,33 @@ func (s *Server) serveConn(c *fastConn) {
 	}
 }
 
+// handshake runs a TLS connection's handshake. A connection that chose
+// HTTP/2 goes to net/http's server (handedOff); one that answered an ACME
+// TLS-ALPN-01 challenge, or failed, ends (neither); the rest is served by
+// the fast path (serve).
+func (s *Server) handshake(c *fastConn, tc *tls.Conn) (serve, handedOff bool) {
+	tc.SetDeadline(time.Now().Add(headTimeout))
+	if err := tc.Handshake(); err != nil {
+		s.r.log.Debug("TLS handshake failed", "remote", tc.RemoteAddr().String(), "err", err)
+		return false, false
+	}
+	tc.SetDeadline(time.Time{})
+	st := tc.ConnectionState()
+	switch st.NegotiatedProtocol {
+	case "h2":
+		s.handed.push(tc)
+		return false, true
+	case "acme-tls/1":
+		return false, false
+	}
+	c.tls = &st
+	return true, false
+}
+
 // handoff gives net/http the connection nc, whose next bytes are read from
 // r (what the fast path read of it, then the rest).
-func (s *Server) handoff(nc net.Conn, r io.Reader) {
-	s.handed.push(&replayConn{Conn: nc, r: r})
+func (s *Server) handoff(nc net.Conn, r io.Reader, st *tls.ConnectionState) {
+	s.handed.push(&replayConn{Conn: nc, r: r, tls: st})
 }
 
 // Shutdown stops accepting, closes idle connections, and waits for the
@@ -233,6 +287,9 @@ func (handoffAddr) String() string  { return "handoff" }
 type replayConn struct {
 	net.Conn
 	r io.Reader
+	// tls is the state of the TLS connection under Conn, if any: net/http
+	// sees only replayConn, and learns of it through the request context.
+	tls *tls.ConnectionState
 }
 
 func (c *replayConn) Read(p []byte) (int, error) { return c.r.Read(p) }
