@@ -175,3 +175,13 @@ func writeFileAtomic(path string, b []byte, mode os.FileMode) error {
 	}
 	return os.Rename(tmp.Name(), path)
 }
+
+// LocalRoot returns the local CA's root certificate (PEM) kept in dir,
+// creating the CA if it does not exist yet.
+func LocalRoot(dir string) ([]byte, error) {
+	ca, err := loadLocalCA(filepath.Join(dir, "local-ca"), time.Now())
+	if err != nil {
+		return nil, err
+	}
+	return ca.rootPEM, nil
+}

@@ -341,6 +341,11 @@ func (r *Router) Routes() []Route {
 	return out
 }
 
+// Serves reports whether host has a route or is an alias of one.
+func (r *Router) Serves(host string) bool {
+	return (*r.table.Load())[canonicalHost(host)] != nil
+}
+
 // canonicalHost lowercases h and strips any port and trailing dot, so that
 // "ABC.localhost:8080" and "abc.localhost" match the same route.
 func canonicalHost(h string) string {

@@ -1,0 +1,278 @@
+package customdomain
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	ar "github.com/slipwayhq/slipway/internal/apprunner"
+	"github.com/slipwayhq/slipway/internal/store"
+)
+
+// fakeCerts orders certificates that fail while fail says so.
+type fakeCerts struct {
+	mu      sync.Mutex
+	acme    bool
+	fail    map[string]error
+	stored  map[string]bool // in storage
+	loaded  map[string]bool // in service
+	orders  int
+	removed []string
+}
+
+func newFakeCerts() *fakeCerts {
+	return &fakeCerts{acme: true, fail: map[string]error{}, stored: map[string]bool{}, loaded: map[string]bool{}}
+}
+
+func (c *fakeCerts) ACME() bool { return c.acme }
+
+func (c *fakeCerts) Load(_ context.Context, name string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.stored[name] {
+		return fs.ErrNotExist
+	}
+	c.loaded[name] = true
+	return nil
+}
+
+func (c *fakeCerts) Obtain(ctx context.Context, name string) error {
+	if err := c.Load(ctx, name); err == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.orders++
+	if err := c.fail[name]; err != nil {
+		return err
+	}
+	c.stored[name], c.loaded[name] = true, true
+	return nil
+}
+
+func (c *fakeCerts) Remove(_ context.Context, name string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.stored, name)
+	delete(c.loaded, name)
+	c.removed = append(c.removed, name)
+	return nil
+}
+
+func (c *fakeCerts) Has(name string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.loaded[name]
+}
+
+type fakeRouter struct {
+	mu      sync.Mutex
+	aliases map[string]string // alias → host, "!" suffix when HTTPS only
+}
+
+func (r *fakeRouter) SetAlias(alias, host string, httpsOnly bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if httpsOnly {
+		host += "!"
+	}
+	r.aliases[alias] = host
+}
+
+func (r *fakeRouter) RemoveAlias(alias string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.aliases, alias)
+}
+
+func (r *fakeRouter) get(alias string) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.aliases[alias]
+}
+
+const svcARN = "arn:aws:apprunner:us-east-1:000000000000:service/web/0123456789abcdef0123456789abcdef"
+
+func setup(t *testing.T) (*store.Store, *fakeCerts, *fakeRouter) {
+	t.Helper()
+	st, err := store.Open(t.Context(), filepath.Join(t.TempDir(), "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	err = st.Update(t.Context(), func(tx *store.Tx) error {
+		return tx.PutService(store.Service{ARN: svcARN, ID: "0123456789abcdef0123456789abcdef", Name: "web",
+			Status: ar.ServiceStatusRunning, Host: "abc.us-east-1.localhost", CreatedAt: time.Now(), UpdatedAt: time.Now()})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, newFakeCerts(), &fakeRouter{aliases: map[string]string{}}
+}
+
+func associate(t *testing.T, st *store.Store, name string, www bool, at time.Time) {
+	t.Helper()
+	err := st.Update(t.Context(), func(tx *store.Tx) error {
+		return tx.PutCustomDomain(store.CustomDomain{ServiceARN: svcARN, Name: name, WWW: www, Status: store.DomainCreating,
+			CertStatus: store.CertPendingValidation, CreatedAt: at, UpdatedAt: at})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func domain(t *testing.T, st *store.Store, name string) store.CustomDomain {
+	t.Helper()
+	var d store.CustomDomain
+	err := st.View(t.Context(), func(tx *store.Tx) (err error) { d, err = tx.CustomDomain(name); return err })
+	if errors.Is(err, store.ErrNotFound) {
+		return store.CustomDomain{}
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// run starts the reconciler and returns a func that waits for cond.
+func run(t *testing.T, r *Reconciler) func(what string, cond func() bool) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { r.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s", what)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+}
+
+func TestDomainBecomesActive(t *testing.T) {
+	st, certs, rt := setup(t)
+	certs.fail["app.example.test"] = errors.New("connection refused")
+	r := New(Config{HTTPS: true, RetryMin: 20 * time.Millisecond, RetryMax: 40 * time.Millisecond}, st, certs, rt, slog.New(slog.DiscardHandler))
+	associate(t, st, "app.example.test", true, time.Now())
+	wait := run(t, r)
+
+	wait("pending with the CA's answer", func() bool {
+		d := domain(t, st, "app.example.test")
+		return d.Status == store.DomainPendingValidation && strings.Contains(d.Reason, "connection refused")
+	})
+	// Served (over plain HTTP) while it waits, so the HTTP-01 challenge
+	// reaches this server.
+	if got := rt.get("www.app.example.test"); got != "abc.us-east-1.localhost" {
+		t.Errorf("alias while pending = %q, want the service host, not HTTPS only", got)
+	}
+	certs.mu.Lock()
+	delete(certs.fail, "app.example.test")
+	certs.mu.Unlock()
+	wait("active", func() bool {
+		d := domain(t, st, "app.example.test")
+		return d.Status == store.DomainActive && d.CertStatus == store.CertSuccess && d.Reason == ""
+	})
+	wait("HTTPS only", func() bool {
+		return rt.get("app.example.test") == "abc.us-east-1.localhost!" && rt.get("www.app.example.test") == "abc.us-east-1.localhost!"
+	})
+}
+
+func TestRestartLoadsWithoutOrdering(t *testing.T) {
+	st, certs, rt := setup(t)
+	associate(t, st, "app.example.test", false, time.Now())
+	err := st.Update(t.Context(), func(tx *store.Tx) error {
+		d, _ := tx.CustomDomain("app.example.test")
+		d.Status, d.CertStatus = store.DomainActive, store.CertSuccess
+		return tx.PutCustomDomain(d)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	certs.stored["app.example.test"] = true
+	wait := run(t, New(Config{HTTPS: true}, st, certs, rt, slog.New(slog.DiscardHandler)))
+	wait("loaded and served", func() bool { return certs.Has("app.example.test") && rt.get("app.example.test") != "" })
+	if certs.orders != 0 {
+		t.Errorf("%d orders after a restart, want none", certs.orders)
+	}
+}
+
+func TestValidationTimeout(t *testing.T) {
+	st, certs, rt := setup(t)
+	certs.fail["never.example.test"] = errors.New("no such host")
+	associate(t, st, "never.example.test", false, time.Now().Add(-time.Hour))
+	wait := run(t, New(Config{ValidationTimeout: 30 * time.Minute, RetryMin: time.Millisecond}, st, certs, rt, slog.New(slog.DiscardHandler)))
+	wait("create_failed", func() bool {
+		d := domain(t, st, "never.example.test")
+		return d.Status == store.DomainCreateFailed && d.CertStatus == store.CertFailed && strings.Contains(d.Reason, "30m")
+	})
+	wait("not served", func() bool { return rt.get("never.example.test") == "" })
+}
+
+func TestNoACMEWaitsWithAReason(t *testing.T) {
+	st, certs, rt := setup(t)
+	certs.acme = false
+	associate(t, st, "app.example.test", false, time.Now())
+	wait := run(t, New(Config{}, st, certs, rt, slog.New(slog.DiscardHandler)))
+	wait("a reason naming --acme-ca", func() bool {
+		d := domain(t, st, "app.example.test")
+		return d.Status == store.DomainPendingValidation && strings.Contains(d.Reason, "--acme-ca")
+	})
+	if certs.orders != 0 {
+		t.Errorf("%d orders without ACME", certs.orders)
+	}
+}
+
+func TestDisassociateAndServiceDeletion(t *testing.T) {
+	st, certs, rt := setup(t)
+	associate(t, st, "a.example.test", true, time.Now())
+	associate(t, st, "b.example.test", false, time.Now())
+	wait := run(t, New(Config{HTTPS: true}, st, certs, rt, slog.New(slog.DiscardHandler)))
+	wait("both active", func() bool {
+		return domain(t, st, "a.example.test").Status == store.DomainActive && domain(t, st, "b.example.test").Status == store.DomainActive
+	})
+
+	err := st.Update(t.Context(), func(tx *store.Tx) error {
+		d, _ := tx.CustomDomain("a.example.test")
+		d.Status = store.DomainDeleting
+		return tx.PutCustomDomain(d)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait("a removed", func() bool {
+		return domain(t, st, "a.example.test").Name == "" && rt.get("a.example.test") == "" && rt.get("www.a.example.test") == "" && !certs.Has("www.a.example.test")
+	})
+	if rt.get("b.example.test") == "" {
+		t.Error("b stopped being served")
+	}
+
+	err = st.Update(t.Context(), func(tx *store.Tx) error {
+		s, _ := tx.Service(svcARN)
+		s.Status = ar.ServiceStatusDeleted
+		return tx.PutService(s)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait("b removed with its service", func() bool { return domain(t, st, "b.example.test").Name == "" && rt.get("b.example.test") == "" })
+}
+
+func TestBackoff(t *testing.T) {
+	for _, tc := range []struct {
+		n    int
+		want time.Duration
+	}{{1, 10 * time.Second}, {2, 20 * time.Second}, {3, 40 * time.Second}, {10, 5 * time.Minute}} {
+		if got := backoff(tc.n, 10*time.Second, 5*time.Minute); got != tc.want {
+			t.Errorf("backoff(%d) = %s, want %s", tc.n, got, tc.want)
+		}
+	}
+}
