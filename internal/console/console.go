@@ -27,6 +27,9 @@ type Controller interface {
 	PauseService(context.Context, *ar.PauseServiceRequest) (*ar.PauseServiceResponse, error)
 	ResumeService(context.Context, *ar.ResumeServiceRequest) (*ar.ResumeServiceResponse, error)
 	StartDeployment(context.Context, *ar.StartDeploymentRequest) (*ar.StartDeploymentResponse, error)
+	AssociateCustomDomain(context.Context, *ar.AssociateCustomDomainRequest) (*ar.AssociateCustomDomainResponse, error)
+	DescribeCustomDomains(context.Context, *ar.DescribeCustomDomainsRequest) (*ar.DescribeCustomDomainsResponse, error)
+	DisassociateCustomDomain(context.Context, *ar.DisassociateCustomDomainRequest) (*ar.DisassociateCustomDomainResponse, error)
 	ListAutoScalingConfigurations(context.Context, *ar.ListAutoScalingConfigurationsRequest) (*ar.ListAutoScalingConfigurationsResponse, error)
 	CommitDecisions(ctx context.Context, service string) ([]store.CommitDecision, error)
 	ServiceURL(host string) string
@@ -120,6 +123,8 @@ func (c *Console) Handler() http.Handler {
 	mux.Handle("POST /console/services/{id}/resume", c.authed(c.resume))
 	mux.Handle("POST /console/services/{id}/delete", c.authed(c.deleteService))
 	mux.Handle("POST /console/services/{id}/configuration", c.authed(c.updateConfig))
+	mux.Handle("POST /console/services/{id}/domains", c.authed(c.associateDomain))
+	mux.Handle("POST /console/services/{id}/domains/disassociate", c.authed(c.disassociateDomain))
 	return securityHeaders(mux)
 }
 

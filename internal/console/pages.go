@@ -19,7 +19,7 @@ func (c *Console) servicesPage(w http.ResponseWriter, r *http.Request) {
 }
 
 // tabs of the service page, in order.
-var tabs = []string{"overview", "activity", "logs", "configuration"}
+var tabs = []string{"overview", "activity", "logs", "configuration", "domains"}
 
 // serviceData is the service page.
 type serviceData struct {
@@ -38,6 +38,8 @@ type serviceData struct {
 	Choices formChoices
 	// Confirm is what was typed into the delete confirmation.
 	Confirm string
+	// Domains is the Domains tab.
+	Domains domainsData
 }
 
 // formChoices are the options of the forms' selects.
@@ -74,6 +76,9 @@ func (c *Console) servicePage(w http.ResponseWriter, r *http.Request) {
 	if id := r.URL.Query().Get("op"); id != "" {
 		p.Flash = c.startedMessage(r.Context(), svc.ARN, id)
 	}
+	if tab == "domains" {
+		p.Flash = domainFlash(p.Data.(serviceData).Domains, r.URL.Query())
+	}
 	c.render(w, http.StatusOK, "service", p)
 }
 
@@ -92,6 +97,13 @@ func (c *Console) servicePageData(ctx context.Context, r *http.Request, svc stor
 	case "configuration":
 		d.Form = formFromConfig(svc.Name, svc.Config)
 		d.ASCs, err = c.autoScalingConfigurations(ctx)
+	case "domains":
+		d.Domains, err = c.domains(ctx, svc)
+		// Disassociate buttons link here; the confirmation is a form of
+		// its own, outside the live list, so typing is never lost.
+		if dom, ok := d.Domains.find(r.URL.Query().Get("disassociate")); ok && !dom.Deleting() {
+			d.Domains.Disassociate = dom.Name
+		}
 	}
 	p := newPage(r, svc.Name, d)
 	// A configuration form being edited must not be replaced under the

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	ar "github.com/slipwayhq/slipway/internal/apprunner"
+	"github.com/slipwayhq/slipway/internal/store"
 )
 
 // page is what every template gets.
@@ -44,7 +45,7 @@ func mustParsePages() *pages {
 		}
 		if name == "service" {
 			files = append(files, "templates/tab_overview.html", "templates/tab_activity.html",
-				"templates/tab_logs.html", "templates/tab_configuration.html")
+				"templates/tab_logs.html", "templates/tab_configuration.html", "templates/tab_domains.html")
 		}
 		p.byName[name] = template.Must(t.ParseFS(templateFS, files...))
 	}
@@ -114,6 +115,10 @@ var funcs = template.FuncMap{
 	"tabLabel":      tabLabel,
 	"triggerLabel":  triggerLabel,
 	"deref":         derefAny,
+	"domainLabel":   domainStatusLabel,
+	"domainClass":   domainStatusClass,
+	"recordLabel":   recordStatusLabel,
+	"recordClass":   recordStatusClass,
 }
 
 // triggerLabel says who started an operation.
@@ -178,6 +183,60 @@ func statusClass(s string) string {
 		return "bad"
 	}
 	return "idle"
+}
+
+// domainStatusLabel names a custom domain's status (lower case, as App
+// Runner sends it) the way App Runner's console does.
+func domainStatusLabel(s string) string {
+	switch s {
+	case store.DomainCreating:
+		return "Creating"
+	case store.DomainPendingValidation:
+		return "Pending certificate DNS validation"
+	case store.DomainBindingCertificate:
+		return "Binding certificate"
+	case store.DomainActive:
+		return "Active"
+	case store.DomainCreateFailed:
+		return "Create failed"
+	case store.DomainDeleting:
+		return "Deleting"
+	case store.DomainDeleteFailed:
+		return "Delete failed"
+	}
+	return s
+}
+
+func domainStatusClass(s string) string {
+	switch s {
+	case store.DomainActive:
+		return "ok"
+	case store.DomainCreateFailed, store.DomainDeleteFailed:
+		return "bad"
+	}
+	return "busy"
+}
+
+func recordStatusLabel(s string) string {
+	switch s {
+	case store.CertPendingValidation:
+		return "Pending validation"
+	case store.CertSuccess:
+		return "Success"
+	case store.CertFailed:
+		return "Failed"
+	}
+	return s
+}
+
+func recordStatusClass(s string) string {
+	switch s {
+	case store.CertSuccess:
+		return "ok"
+	case store.CertFailed:
+		return "bad"
+	}
+	return "busy"
 }
 
 func opStatusLabel(s string) string {

@@ -85,16 +85,25 @@ func eval[T any](b *browser, js string) T {
 // waitFor polls a JavaScript boolean expression until it holds.
 func (b *browser) waitFor(what, js string, timeout time.Duration) {
 	b.t.Helper()
+	if !b.holds(js, timeout) {
+		b.t.Fatalf("waiting %s for %s (%s)\npage at %s:\n%s", timeout, what, js, b.location(), b.pageText())
+	}
+}
+
+// holds polls a JavaScript boolean expression until it holds or timeout
+// passes, and reports which; waitFor fails the test on false, other
+// callers may rightly go on either way.
+func (b *browser) holds(js string, timeout time.Duration) bool {
 	deadline := time.Now().Add(timeout)
 	for {
 		ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
 		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool]("(function(){try{return !!("+js+")}catch(e){return false}})()"))
 		cancel()
 		if err == nil && ok {
-			return
+			return true
 		}
 		if time.Now().After(deadline) {
-			b.t.Fatalf("waiting %s for %s (%s): %v\npage at %s:\n%s", timeout, what, js, err, b.location(), b.pageText())
+			return false
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

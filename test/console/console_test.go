@@ -18,7 +18,8 @@ import (
 // TestConsole drives the console in chromium through a service's life:
 // sign in, create from a monorepo's source directory, watch it deploy,
 // follow its domain, deploy a new commit, see a broken deploy's reason,
-// edit the configuration, pause and resume, delete. Along the way it checks
+// edit the configuration, associate and disassociate a custom domain,
+// pause and resume, delete. Along the way it checks
 // that requests without a session or CSRF token get nothing, and saves a
 // screenshot of each page for the README.
 func TestConsole(t *testing.T) {
@@ -112,6 +113,9 @@ func TestConsole(t *testing.T) {
 	}
 	updateID := b.opFromURL()
 	b.waitFor("the update to succeed", fmt.Sprintf(`document.querySelector("#op-%s").dataset.status === "SUCCEEDED"`, updateID), 60*time.Second)
+
+	// Custom domains: associate one, see its records, disassociate it.
+	checkDomains(t, b, servicePath)
 
 	// A broken commit rolls back, and Activity says why.
 	repo.Write("services/api/version.txt", "broken\n")
