@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/slipwayhq/slipway/internal/certs"
 	"github.com/slipwayhq/slipway/internal/daemon"
 	"github.com/slipwayhq/slipway/internal/runtime/process"
 )
@@ -26,6 +27,7 @@ Usage:
   slipway logs SERVICE [--operation ID] [-f]   build and app logs of a service (name or ARN)
   slipway deployments SERVICE                  commits automatic deployment considered, and why it deployed or skipped each
   slipway console-url [--data-dir DIR]         print a one-time sign-in link to the web console
+  slipway trust [--data-dir DIR] [--install]   print the local CA's root certificate, or install it in the system's trust store
 
 Run 'slipway COMMAND -h' for a command's flags.
 `
@@ -51,6 +53,8 @@ func main() {
 		err = runDeployments(args, os.Stdout)
 	case "console-url":
 		err = runConsoleURL(args, os.Stdout)
+	case "trust":
+		err = runTrust(args, os.Stdout)
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 		return
@@ -103,6 +107,12 @@ func runServer(args []string) error {
 		cfg.RuntimeImages[k] = img
 		return nil
 	})
+	fs.StringVar(&cfg.HTTPSListen, "https-listen", "", "address serving the apps over HTTPS too (custom domains, and the default domain with the local CA's certificates); off when empty")
+	fs.StringVar(&cfg.ACMECA, "acme-ca", certs.LetsEncrypt, "ACME directory URL custom domains get certificates from (empty: none)")
+	fs.StringVar(&cfg.ACMEEmail, "acme-email", "", "contact address of the ACME account")
+	fs.StringVar(&cfg.ACMERoots, "acme-ca-roots", "", "PEM `FILE` of roots to trust for the ACME CA's own HTTPS (a private CA; default: the system's)")
+	fs.IntVar(&cfg.MaxCustomDomains, "max-custom-domains", 20, "quota of custom domains per service (App Runner's is 5)")
+	fs.DurationVar(&cfg.DomainValidationTimeout, "domain-validation-timeout", 72*time.Hour, "how long a custom domain may wait for its certificate before it fails")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return err

@@ -134,6 +134,8 @@ func loadOrCreateWebhookSecret(dataDir string) ([]byte, error) {
 type Endpoint struct {
 	API    string `json:"api"`    // http://host:port of the API listener
 	Router string `json:"router"` // host:port of the router
+	// HTTPS is host:port of the router's HTTPS listener, if any.
+	HTTPS  string `json:"https,omitempty"`
 	Region string `json:"region"`
 	Domain string `json:"domain"`
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/slipwayhq/slipway/internal/autodeploy"
 	"github.com/slipwayhq/slipway/internal/console"
 	"github.com/slipwayhq/slipway/internal/control"
+	"github.com/slipwayhq/slipway/internal/customdomain"
 	"github.com/slipwayhq/slipway/internal/engine"
 	"github.com/slipwayhq/slipway/internal/metrics"
 	"github.com/slipwayhq/slipway/internal/router"
@@ -55,6 +56,18 @@ type Config struct {
 	// MetricsListen, if set, serves /metrics on a listener of its own
 	// instead of the API listener.
 	MetricsListen string
+	// HTTPSListen, if set, serves the apps over HTTPS too: custom domains
+	// with ACME certificates, the default domain with the local CA's.
+	HTTPSListen string
+	// ACMECA is the ACME directory custom domains get certificates from
+	// ("" for none); ACMEEmail its account's contact; ACMERoots a PEM file
+	// of roots to trust for the CA's own HTTPS (a private CA's).
+	ACMECA, ACMEEmail, ACMERoots string
+	// MaxCustomDomains is the quota of custom domains per service.
+	MaxCustomDomains int
+	// DomainValidationTimeout is how long a custom domain may wait for its
+	// certificate before it fails.
+	DomainValidationTimeout time.Duration
 }
 
 // Run starts Slipway and serves until ctx ends. Stopping leaves app
@@ -91,6 +104,15 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	defer routerLn.Close()
 	routerPort := routerLn.Addr().(*net.TCPAddr).Port
+	var httpsLn net.Listener
+	httpsPort := 0
+	if cfg.HTTPSListen != "" {
+		if httpsLn, err = net.Listen("tcp", cfg.HTTPSListen); err != nil {
+			return fmt.Errorf("HTTPS listener: %w", err)
+		}
+		defer httpsLn.Close()
+		httpsPort = httpsLn.Addr().(*net.TCPAddr).Port
+	}
 	var metricsLn net.Listener
 	if cfg.MetricsListen != "" {
 		if metricsLn, err = net.Listen("tcp", cfg.MetricsListen); err != nil {
@@ -102,8 +124,17 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 
 	// The router wakes services that scaled to zero through the engine,
 	// which needs the router first.
-	var eng *engine.Engine
-	rt := router.New(router.Config{RequestTimeout: cfg.RequestTimeout, Wake: func(host string) { eng.WakeHost(host) }, Observer: met}, log)
+	var (
+		eng *engine.Engine
+		rt  *router.Router
+	)
+	certMgr, err := newCerts(cfg, routerLn, httpsLn, func(name string) bool { return rt.Serves(name) }, log)
+	if err != nil {
+		return err
+	}
+	defer certMgr.Close()
+	rt = router.New(router.Config{RequestTimeout: cfg.RequestTimeout, Wake: func(host string) { eng.WakeHost(host) }, Observer: met,
+		Challenge: certMgr.HandleHTTPChallenge, HTTPSPort: httpsPort}, log)
 	network, err := instanceNetwork(cfg.InstanceNetwork, apiLn.Addr(), log)
 	if err != nil {
 		return err
@@ -135,7 +166,11 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		Domain:      cfg.Domain,
 		RouterPort:  routerPort,
 		MaxServices: cfg.MaxServices,
+
+		MaxCustomDomains: cfg.MaxCustomDomains,
 	}, st, eng, log.With("component", "control"))
+	domains := customdomain.New(customdomain.Config{ValidationTimeout: cfg.DomainValidationTimeout, HTTPS: httpsLn != nil},
+		st, certMgr, rt, log)
 	if err := ctl.EnsureDefaultAutoScaling(ctx); err != nil {
 		return err
 	}
@@ -169,6 +204,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	ep := Endpoint{
 		API:    "http://" + apiLn.Addr().String(),
 		Router: routerLn.Addr().String(),
+		HTTPS:  addrOf(httpsLn),
 		Region: cfg.Region,
 		Domain: cfg.Domain,
 	}
@@ -199,6 +235,15 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		watcher.Run(ctx)
 	}()
 	go serve("router", routerSrv, routerLn)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		domains.Run(ctx)
+	}()
+	if httpsLn != nil {
+		wg.Add(1)
+		go serve("HTTPS", tlsServer{routerSrv, certMgr.TLSConfig()}, httpsLn)
+	}
 	if metricsSrv != nil {
 		wg.Add(1)
 		go serve("metrics", metricsSrv, metricsLn)
