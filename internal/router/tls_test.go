@@ -106,6 +106,29 @@ func TestHTTPS(t *testing.T) {
 	})
 }
 
+// TestWebSocketOverTLS: an upgrade is handed to net/http after the fast
+// path's handshake, and still works.
+func TestWebSocketOverTLS(t *testing.T) {
+	r := New(Config{}, testLog(t))
+	t.Cleanup(r.Close)
+	be := echoWS(t)
+	defer be.Close()
+	r.SetRoute(Route{Host: "ws.localhost", Backends: []Backend{{ID: "ws", Addr: be.Listener.Addr().String()}}})
+	addr, client := tlsFront(t, r)
+	tc, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: client.Transport.(*http.Transport).TLSClientConfig.RootCAs,
+		ServerName: "example.com", NextProtos: []string{"http/1.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, br, _, _ := wsHandshakeOn(t, tc, "ws.localhost")
+	if err := writeFrame(conn, []byte("over tls"), []byte{1, 2, 3, 4}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := readFrame(br); err != nil || string(got) != "over tls" {
+		t.Fatalf("echo = %q, %v; want over tls", got, err)
+	}
+}
+
 func TestAliasesAndRedirects(t *testing.T) {
 	var challenged []string
 	r, f := newFront(t, Config{HTTPSPort: 8443, Challenge: func(w http.ResponseWriter, req *http.Request) bool {

@@ -143,6 +143,12 @@ func wsHandshake(t *testing.T, front *front, host string) (net.Conn, *bufio.Read
 	if err != nil {
 		t.Fatal(err)
 	}
+	return wsHandshakeOn(t, conn, host)
+}
+
+// wsHandshakeOn is wsHandshake on a connection already open.
+func wsHandshakeOn(t *testing.T, conn net.Conn, host string) (net.Conn, *bufio.Reader, *http.Response, string) {
+	t.Helper()
 	t.Cleanup(func() { conn.Close() })
 	key := base64.StdEncoding.EncodeToString([]byte("0123456789abcdef"))
 	fmt.Fprintf(conn, "GET /chat HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n", host, key)
