@@ -57,7 +57,15 @@ func StartOutbound(binary, nsPath string, exitFD *os.File, hostNS *Handle) error
 		path, "--configure", "--mtu=65520", "--enable-sandbox", "--enable-seccomp",
 		"--ready-fd=3", "--exit-fd=4", "--netns-type=path", nsPath, "tap0")
 	cmd.ExtraFiles = []*os.File{readyW, exitFD}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	// slirp4netns's --enable-sandbox makes a mount namespace from this one,
+	// makes only / private in it and detaches the old root with everything
+	// under it. Started from the host's mount namespace, that detach
+	// propagates back through every shared mount (Docker's data root is
+	// rshared: the host loses its containers' root file systems). With
+	// CLONE_NEWNS in Unshareflags the child makes all its mounts private
+	// (MS_REC|MS_PRIVATE) before it execs the shell, so the sandbox starts
+	// from a namespace whose umounts reach no other.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Unshareflags: syscall.CLONE_NEWNS}
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	run := cmd.Run

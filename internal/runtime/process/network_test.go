@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/slipwayhq/slipway/internal/applog"
 	"github.com/slipwayhq/slipway/internal/netns"
 	"github.com/slipwayhq/slipway/internal/runtime"
@@ -191,5 +193,44 @@ func TestResolvConfInNamespace(t *testing.T) {
 	after, err := os.ReadFile("/etc/resolv.conf")
 	if err != nil || string(after) != string(before) {
 		t.Fatalf("the host's /etc/resolv.conf changed: %q, then %q (%v)", before, after, err)
+	}
+}
+
+// An instance's setup leaves the host's mounts alone. slirp4netns's
+// sandbox detaches the mount tree it was started in; from the host's mount
+// namespace that detach propagated through shared mounts, and Docker's
+// data root is one: the host lost the root file systems of the containers
+// that existed at that moment, and one about to start ran without its
+// files. Here a shared tmpfs with a tmpfs under it stands in for the data
+// root and a container's root file system.
+func TestNamespaceKeepsHostMounts(t *testing.T) {
+	b := newNSBackend(t)
+	root := t.TempDir()
+	if err := unix.Mount("slipway-test", root, "tmpfs", 0, "size=1m"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = unix.Unmount(root, unix.MNT_DETACH) })
+	if err := unix.Mount("", root, "", unix.MS_SHARED, ""); err != nil {
+		t.Fatal(err)
+	}
+	rootfs := filepath.Join(root, "rootfs")
+	if err := os.Mkdir(rootfs, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Mount("slipway-test", rootfs, "tmpfs", 0, "size=1m"); err != nil {
+		t.Fatal(err)
+	}
+	app := filepath.Join(rootfs, "app")
+	if err := os.WriteFile(app, []byte("app\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// The app runs after the shim's network setup, slirp4netns's sandbox
+	// included; once it has ended, the sandbox is there.
+	inst := start(t, b, runtime.InstanceSpec{ID: "mounts", Port: 8080, Command: "true"})
+	if st := waitEnded(t, b, inst); st.ExitCode != 0 {
+		t.Fatalf("true: %+v", st)
+	}
+	if _, err := os.Stat(app); err != nil {
+		t.Fatalf("a mount under a shared mount is gone from the host after an instance started: %v", err)
 	}
 }
