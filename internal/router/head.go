@@ -315,13 +315,16 @@ func (h *requestHead) parseRequestLine(line []byte) bool {
 	return true
 }
 
-// hopByHop reports whether the field f must not be forwarded: a hop-by-hop
-// header, or one the Connection header names.
-func (h *requestHead) hopByHop(f field) bool {
+// hopByHop reports whether the field f must not be forwarded.
+func (h *requestHead) hopByHop(f field) bool { return connectionField(f, h.connTokens) }
+
+// connectionField reports whether f is about one connection: a hop-by-hop
+// header, or one its head's Connection header names (tokens).
+func connectionField(f field, tokens [][]byte) bool {
 	if hopByHop(f.name) {
 		return true
 	}
-	for _, t := range h.connTokens {
+	for _, t := range tokens {
 		if bytes.EqualFold(t, f.name) {
 			return true
 		}
@@ -439,17 +442,8 @@ func (h *responseHead) parseStatusLine(line []byte) bool {
 	return true
 }
 
-func (h *responseHead) hopByHop(f field) bool {
-	if hopByHop(f.name) {
-		return true
-	}
-	for _, t := range h.connTokens {
-		if bytes.EqualFold(t, f.name) {
-			return true
-		}
-	}
-	return false
-}
+// hopByHop reports whether the field f must not be forwarded.
+func (h *responseHead) hopByHop(f field) bool { return connectionField(f, h.connTokens) }
 
 // bodyless reports whether a response to method with this status has no
 // body, whatever its head says (RFC 9112 section 6.3).
