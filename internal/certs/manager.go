@@ -45,6 +45,27 @@ type Config struct {
 	// HTTPAddr and HTTPSAddr are the router's listeners, on which the
 	// CA's HTTP-01 and TLS-ALPN-01 challenges arrive.
 	HTTPAddr, HTTPSAddr string
+	// DNS01, if set, answers the CA's DNS-01 challenges for wildcard names
+	// ("*.example.com"), the only challenge CAs allow for them. Other
+	// names keep HTTP-01 and TLS-ALPN-01, which need nothing but the name
+	// pointing here: the DNS server may well not be authoritative for
+	// every custom domain's zone.
+	DNS01 *DNS01
+}
+
+// DNS01 configures ACME's DNS-01 challenge.
+type DNS01 struct {
+	// Provider publishes and removes the challenge's TXT records
+	// (internal/dnsupdate).
+	Provider certmagic.DNSProvider
+	// Resolvers (host:port) are asked for the zone of a name and, before
+	// the CA is told to look, for the challenge record: the provider's own
+	// server, so that no query goes to public resolvers and no cache
+	// delays the check.
+	Resolvers []string
+	// PropagationTimeout bounds the wait for the record to show; 0 means
+	// 2 minutes.
+	PropagationTimeout time.Duration
 }
 
 // Manager holds the router's certificates. It is safe for concurrent use.
@@ -54,10 +75,13 @@ type Manager struct {
 	local *localCA
 	now   func() time.Time
 
-	// magic, cache and issuer are nil without ACME.
-	magic  *certmagic.Config
-	cache  *certmagic.Cache
-	issuer *certmagic.ACMEIssuer
+	// magic, cache and issuer are nil without ACME. magicDNS, nil without
+	// DNS-01, orders and renews wildcard names; it shares the cache, the
+	// storage and the CA, so certificates are kept in the same places.
+	magic    *certmagic.Config
+	magicDNS *certmagic.Config
+	cache    *certmagic.Cache
+	issuer   *certmagic.ACMEIssuer
 
 	// mu guards loaded: names whose ACME certificate is in the cache.
 	mu     sync.Mutex
@@ -79,18 +103,21 @@ func New(cfg Config, log *slog.Logger) (*Manager, error) {
 		return m, nil
 	}
 	zl := zapLogger(log)
-	var magic *certmagic.Config
 	m.cache = certmagic.NewCache(certmagic.CacheOptions{
-		GetConfigForCert: func(certmagic.Certificate) (*certmagic.Config, error) { return magic, nil },
-		Logger:           zl,
+		// Renewals go through the configuration that ordered the name.
+		GetConfigForCert: func(c certmagic.Certificate) (*certmagic.Config, error) {
+			return m.configFor(c.Names...), nil
+		},
+		Logger: zl,
 	})
-	magic = certmagic.New(m.cache, certmagic.Config{
+	template := certmagic.Config{
 		Storage: &certmagic.FileStorage{Path: filepath.Join(cfg.Dir, "acme")},
 		Logger:  zl,
 		// Renewal information (ARI) is a newer ACME extension some CAs
 		// (Pebble 2.4) do not serve.
 		DisableARI: true,
-	})
+	}
+	magic := certmagic.New(m.cache, template)
 	iss := certmagic.ACMEIssuer{
 		CA:           cfg.ACMECA,
 		TestCA:       cfg.ACMECA,
@@ -114,8 +141,40 @@ func New(cfg Config, log *slog.Logger) (*Manager, error) {
 	}
 	m.issuer = certmagic.NewACMEIssuer(magic, iss)
 	magic.Issuers = []certmagic.Issuer{m.issuer}
+	if d := cfg.DNS01; d != nil {
+		magicDNS := certmagic.New(m.cache, template)
+		dnsIss := iss
+		dnsIss.DNS01Solver = &certmagic.DNS01Solver{DNSManager: certmagic.DNSManager{
+			DNSProvider:        d.Provider,
+			Resolvers:          d.Resolvers,
+			PropagationTimeout: d.PropagationTimeout,
+			Logger:             zl,
+		}}
+		magicDNS.Issuers = []certmagic.Issuer{certmagic.NewACMEIssuer(magicDNS, dnsIss)}
+		m.magicDNS = magicDNS
+	}
 	m.magic = magic
 	return m, nil
+}
+
+// configFor is the certmagic configuration that orders and renews a
+// certificate for names: the DNS-01 one if a name is a wildcard.
+func (m *Manager) configFor(names ...string) *certmagic.Config {
+	if m.magicDNS != nil && slices.ContainsFunc(names, isWildcard) {
+		return m.magicDNS
+	}
+	return m.magic
+}
+
+func isWildcard(name string) bool { return strings.HasPrefix(name, "*.") }
+
+// wildcardOf is the wildcard name that covers name: "*.example.com" for
+// "www.example.com"; "" for a name of one label.
+func wildcardOf(name string) string {
+	if i := strings.IndexByte(name, '.'); i > 0 {
+		return "*" + name[i:]
+	}
+	return ""
 }
 
 func splitPort(addr string) (string, int, error) {
@@ -139,6 +198,9 @@ func (m *Manager) Close() {
 
 // ACME reports whether custom domains can get certificates.
 func (m *Manager) ACME() bool { return m.magic != nil }
+
+// DNS01 reports whether wildcard names can get certificates.
+func (m *Manager) DNS01() bool { return m.magicDNS != nil }
 
 // RootPEM is the local CA's root certificate.
 func (m *Manager) RootPEM() []byte { return m.local.rootPEM }
@@ -165,7 +227,7 @@ func (m *Manager) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, 
 	if m.covers(name) {
 		return m.local.certificate(name, m.now())
 	}
-	if m.magic != nil && m.Has(name) {
+	if m.magic != nil && (m.Has(name) || m.Has(wildcardOf(name))) {
 		return m.magic.GetCertificate(hello)
 	}
 	return nil, fmt.Errorf("no certificate for %q", name)
@@ -201,6 +263,10 @@ func (m *Manager) Has(name string) bool {
 // ACME CA is configured.
 var ErrNoACME = errors.New("no ACME CA is configured (--acme-ca)")
 
+// ErrNoDNS01 is returned when a wildcard name needs a certificate and no
+// DNS provider answers DNS-01 challenges.
+var ErrNoDNS01 = errors.New("wildcard names are validated over DNS-01, and no DNS provider is configured (--acme-dns)")
+
 // Load puts name's certificate from storage into memory, where certmagic
 // renews it before it expires. It returns an error wrapping fs.ErrNotExist
 // when there is none: the CA is not asked.
@@ -212,7 +278,7 @@ func (m *Manager) Load(ctx context.Context, name string) error {
 	if m.Has(name) {
 		return nil
 	}
-	if _, err := m.magic.CacheManagedCertificate(ctx, name); err != nil {
+	if _, err := m.configFor(name).CacheManagedCertificate(ctx, name); err != nil {
 		return fmt.Errorf("certificate for %s: %w", name, err)
 	}
 	m.mu.Lock()
@@ -229,7 +295,10 @@ func (m *Manager) Obtain(ctx context.Context, name string) error {
 	if !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
-	if err := m.magic.ObtainCertSync(ctx, normalize(name)); err != nil {
+	if isWildcard(name) && m.magicDNS == nil {
+		return fmt.Errorf("certificate for %s: %w", name, ErrNoDNS01)
+	}
+	if err := m.configFor(name).ObtainCertSync(ctx, normalize(name)); err != nil {
 		var p acme.Problem
 		if errors.As(err, &p) {
 			return fmt.Errorf("certificate for %s: the CA refused: %s", name, p.Detail)

@@ -106,7 +106,9 @@ func (c *Control) AssociateCustomDomain(ctx context.Context, in *ar.AssociateCus
 	}
 	wildcard := strings.HasPrefix(name, "*.")
 	if wildcard && !c.cfg.DNS01 {
-		return nil, ar.InvalidRequest("DomainName %s: wildcard domains need DNS-01 validation, and Slipway has no DNS provider configured", name)
+		return nil, ar.InvalidRequest("DomainName %s: wildcard domains need DNS-01 validation, and Slipway has no DNS provider configured; "+
+			"start slipway server with --acme-dns rfc2136 --rfc2136-server HOST:PORT --rfc2136-key-name NAME --rfc2136-key-file FILE "+
+			"(a TSIG key the zone's DNS server accepts dynamic updates with)", name)
 	}
 	if own := c.cfg.Region + "." + c.cfg.Domain; name == own || strings.HasSuffix(name, "."+own) {
 		return nil, ar.InvalidRequest("DomainName %s is in Slipway's own domain %s, where services are served already", name, own)

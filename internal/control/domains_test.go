@@ -126,7 +126,7 @@ func TestAssociateCustomDomain(t *testing.T) {
 		{name: "wildcard of a top-level domain", domain: "*.com", dns01: true, wantCode: ar.CodeInvalidRequest, wantMsgs: []string{"two labels"}},
 		{name: "IP address", domain: "10.0.0.1", wantCode: ar.CodeInvalidRequest, wantMsgs: []string{"IP"}},
 		{name: "wildcard without DNS-01", domain: "*.example.com", wantCode: ar.CodeInvalidRequest,
-			wantMsgs: []string{"wildcard", "DNS-01", "no DNS provider"}},
+			wantMsgs: []string{"wildcard", "DNS-01", "no DNS provider", "--acme-dns rfc2136", "--rfc2136-server", "--rfc2136-key-name", "--rfc2136-key-file"}},
 		{name: "own domain", domain: "us-east-1.localhost", wantCode: ar.CodeInvalidRequest, wantMsgs: []string{"own domain"}},
 		{name: "under own domain", domain: "App.us-east-1.localhost", wantCode: ar.CodeInvalidRequest, wantMsgs: []string{"own domain"}},
 		{name: "wildcard under own domain", domain: "*.us-east-1.localhost", dns01: true, wantCode: ar.CodeInvalidRequest, wantMsgs: []string{"own domain"}},

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -108,9 +109,11 @@ func (r *Reconciler) Run(ctx context.Context) {
 	}
 }
 
-// names are the host names a domain serves.
+// names are the host names a domain serves. A wildcard serves the names
+// one label under it, and has no www: it is one name, with one
+// certificate.
 func names(d store.CustomDomain) []string {
-	if d.WWW {
+	if d.WWW && !strings.HasPrefix(d.Name, "*.") {
 		return []string{d.Name, "www." + d.Name}
 	}
 	return []string{d.Name}
@@ -159,7 +162,7 @@ func (r *Reconciler) reconcile(ctx context.Context) error {
 		case d.Status == store.DomainCreateFailed || d.Status == store.DomainDeleteFailed:
 			continue
 		case d.Status == store.DomainCreating:
-			r.setStatus(ctx, d, store.DomainCreating, store.DomainPendingValidation, store.CertPendingValidation, r.waitingReason())
+			r.setStatus(ctx, d, store.DomainCreating, store.DomainPendingValidation, store.CertPendingValidation, r.waitingReason(d))
 		case d.Status == store.DomainActive:
 			r.ensureLoaded(ctx, d)
 		default: // pending validation, binding
@@ -187,9 +190,12 @@ func (r *Reconciler) reconcile(ctx context.Context) error {
 	return nil
 }
 
-func (r *Reconciler) waitingReason() string {
+func (r *Reconciler) waitingReason(d store.CustomDomain) string {
 	if !r.certs.ACME() {
 		return "no ACME CA is configured (--acme-ca), so no certificate can be ordered"
+	}
+	if strings.HasPrefix(d.Name, "*.") {
+		return "waiting for the certificate authority's DNS-01 challenge, whose TXT record Slipway publishes through the DNS server configured (--acme-dns)"
 	}
 	return "waiting for the DNS records to point at this server so that the certificate authority's challenge can pass"
 }

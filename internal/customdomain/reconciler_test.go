@@ -276,3 +276,43 @@ func TestBackoff(t *testing.T) {
 		}
 	}
 }
+
+// TestWildcardDomain: a wildcard is one name, with one certificate and one
+// alias, even if stored with www; it waits for DNS-01 with that reason.
+func TestWildcardDomain(t *testing.T) {
+	st, certs, rt := setup(t)
+	certs.fail["*.apps.example.test"] = errors.New("no answer yet")
+	r := New(Config{HTTPS: true, RetryMin: 20 * time.Millisecond, RetryMax: 40 * time.Millisecond}, st, certs, rt, slog.New(slog.DiscardHandler))
+	associate(t, st, "*.apps.example.test", true, time.Now())
+	wait := run(t, r)
+	wait("pending", func() bool {
+		d := domain(t, st, "*.apps.example.test")
+		return d.Status == store.DomainPendingValidation
+	})
+	certs.mu.Lock()
+	delete(certs.fail, "*.apps.example.test")
+	certs.mu.Unlock()
+	wait("active and HTTPS only", func() bool {
+		return domain(t, st, "*.apps.example.test").Status == store.DomainActive && rt.get("*.apps.example.test") == "abc.us-east-1.localhost!"
+	})
+	if got := names(domain(t, st, "*.apps.example.test")); len(got) != 1 || got[0] != "*.apps.example.test" {
+		t.Errorf("names = %q, want the wildcard alone", got)
+	}
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if len(rt.aliases) != 1 {
+		t.Errorf("aliases %v, want the wildcard alone", rt.aliases)
+	}
+	if !certs.stored["*.apps.example.test"] || len(certs.stored) != 1 {
+		t.Errorf("certificates %v, want the wildcard's alone", certs.stored)
+	}
+}
+
+func TestWaitingReason(t *testing.T) {
+	r := &Reconciler{certs: newFakeCerts()}
+	for name, want := range map[string]string{"*.example.test": "DNS-01", "app.example.test": "point at this server"} {
+		if got := r.waitingReason(store.CustomDomain{Name: name}); !strings.Contains(got, want) {
+			t.Errorf("waitingReason(%s) = %q, want it to mention %q", name, got, want)
+		}
+	}
+}

@@ -63,6 +63,12 @@ type Config struct {
 	// ("" for none); ACMEEmail its account's contact; ACMERoots a PEM file
 	// of roots to trust for the CA's own HTTPS (a private CA's).
 	ACMECA, ACMEEmail, ACMERoots string
+	// ACMEDNS names the DNS provider that answers the CA's DNS-01
+	// challenges, which wildcard custom domains need: "" (none) or
+	// ACMEDNSRFC2136.
+	ACMEDNS string
+	// RFC2136 configures the ACMEDNSRFC2136 provider.
+	RFC2136 RFC2136
 	// MaxCustomDomains is the quota of custom domains per service.
 	MaxCustomDomains int
 	// DomainValidationTimeout is how long a custom domain may wait for its
@@ -168,6 +174,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		MaxServices: cfg.MaxServices,
 
 		MaxCustomDomains: cfg.MaxCustomDomains,
+		DNS01:            certMgr.DNS01(),
 	}, st, eng, log.With("component", "control"))
 	domains := customdomain.New(customdomain.Config{ValidationTimeout: cfg.DomainValidationTimeout, HTTPS: httpsLn != nil},
 		st, certMgr, rt, log)

@@ -152,10 +152,10 @@ func (c *fastConn) proxy() (keep bool) {
 	r := c.r
 	start := time.Now()
 	c.canonicalHost()
-	host := c.hostKey
+	host := r.routeKey(c.hostKey)
 	keep = !c.req.close
 	if c.tls == nil && r.redirects(host) {
-		return c.writeRedirect(r.httpsURL(host, string(c.req.target)), keep)
+		return c.writeRedirect(r.httpsURL(c.hostKey, string(c.req.target)), keep)
 	}
 	status := 0
 	e, b, full := r.acquire(host, "")
@@ -173,7 +173,7 @@ func (c *fastConn) proxy() (keep bool) {
 		}
 	}
 	if b == nil {
-		p := r.refusal(host, e)
+		p := r.refusal(c.hostKey, e)
 		status = p.status
 		return c.writePage(p, keep)
 	}

@@ -75,7 +75,8 @@ func (r *Router) wait(ctx context.Context, host string, e *routeEntry) (*routeEn
 			return e, nil, 0
 		case cur.route.State == Idle:
 			if r.wake != nil {
-				r.wake(host)
+				// The route's own host: host may be an alias.
+				r.wake(cur.route.Host)
 			}
 		case !full:
 			// Paused, unavailable or without backends: refuse.

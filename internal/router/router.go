@@ -148,7 +148,13 @@ type Router struct {
 
 	// aliases maps alias host names (custom domains) to the host of the
 	// route they serve; the table lists each alias with its route's entry.
+	// An alias "*.example.com" serves the names one label under
+	// example.com that have no entry of their own.
 	aliases map[string]string
+	// wildcards holds the wildcard aliases, each mapped to itself so that a
+	// lookup by bytes finds the key without allocating; nil when there is
+	// none, so that lookups stay exact and cost nothing more.
+	wildcards atomic.Pointer[map[string]string]
 	// httpsOnly holds the aliases whose plain HTTP requests are redirected
 	// to HTTPS; like table, it is replaced, never modified.
 	httpsOnly atomic.Pointer[map[string]bool]
@@ -231,7 +237,8 @@ func (r *Router) Close() {
 
 // ServeHTTP routes req by its Host header.
 func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	host := canonicalHost(req.Host)
+	name := canonicalHost(req.Host)
+	host := r.routeKey(name)
 	if req.TLS == nil {
 		// A connection the fast path handed over after its TLS handshake.
 		if st, ok := req.Context().Value(tlsStateKey{}).(*tls.ConnectionState); ok {
@@ -243,7 +250,7 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			return
 		}
 		if r.redirects(host) {
-			http.Redirect(w, req, r.httpsURL(host, req.URL.RequestURI()), http.StatusPermanentRedirect)
+			http.Redirect(w, req, r.httpsURL(name, req.URL.RequestURI()), http.StatusPermanentRedirect)
 			return
 		}
 	}
@@ -264,7 +271,7 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		}
 	}
 	if b == nil {
-		r.refusal(host, e).write(w)
+		r.refusal(name, e).write(w)
 		return
 	}
 	at := &attempt{host: host, service: e.route.Service, backend: b, gate: e.gate, retryable: retryable(req)}
@@ -343,7 +350,32 @@ func (r *Router) Routes() []Route {
 
 // Serves reports whether host has a route or is an alias of one.
 func (r *Router) Serves(host string) bool {
-	return (*r.table.Load())[canonicalHost(host)] != nil
+	return (*r.table.Load())[r.routeKey(canonicalHost(host))] != nil
+}
+
+// routeKey is the table key that serves the canonical host: host itself,
+// or, when host has no entry and a wildcard alias exists, the wildcard
+// "*.<parent>" one label up if the table has it. Exact names win over
+// wildcards, and a wildcard covers one label only, as in certificates.
+func (r *Router) routeKey(host string) string {
+	w := r.wildcards.Load()
+	if w == nil {
+		return host
+	}
+	t := *r.table.Load()
+	if t[host] != nil {
+		return host
+	}
+	i := strings.IndexByte(host, '.')
+	if i <= 0 {
+		return host
+	}
+	var buf [256]byte
+	k := append(append(buf[:0], '*'), host[i:]...)
+	if key, ok := (*w)[string(k)]; ok && t[key] != nil {
+		return key
+	}
+	return host
 }
 
 // canonicalHost lowercases h and strips any port and trailing dot, so that
@@ -373,8 +405,9 @@ func headerHasToken(h http.Header, name, token string) bool {
 	return false
 }
 
-// SetAlias serves the route of host under alias too: a custom domain.
-// httpsOnly redirects plain HTTP requests for alias to HTTPS, once it has a
+// SetAlias serves the route of host under alias too: a custom domain, or
+// "*.example.com" for every name one label under example.com. httpsOnly
+// redirects plain HTTP requests for alias to HTTPS, once it has a
 // certificate. The alias follows the route across SetRoute and RemoveRoute.
 func (r *Router) SetAlias(alias, host string, httpsOnly bool) {
 	alias, host = canonicalHost(alias), canonicalHost(host)
@@ -389,6 +422,7 @@ func (r *Router) SetAlias(alias, host string, httpsOnly bool) {
 	}
 	r.storeTableLocked(next)
 	r.setHTTPSOnlyLocked(alias, httpsOnly)
+	r.storeWildcardsLocked()
 }
 
 // RemoveAlias stops serving alias.
@@ -404,6 +438,23 @@ func (r *Router) RemoveAlias(alias string) {
 	delete(next, alias)
 	r.storeTableLocked(next)
 	r.setHTTPSOnlyLocked(alias, false)
+	r.storeWildcardsLocked()
+}
+
+// storeWildcardsLocked publishes the wildcard aliases. Aliases are custom
+// domains: few, and rarely changed.
+func (r *Router) storeWildcardsLocked() {
+	w := map[string]string{}
+	for a := range r.aliases {
+		if strings.HasPrefix(a, "*.") {
+			w[a] = a
+		}
+	}
+	if len(w) == 0 {
+		r.wildcards.Store(nil)
+		return
+	}
+	r.wildcards.Store(&w)
 }
 
 func (r *Router) setHTTPSOnlyLocked(alias string, on bool) {

@@ -33,7 +33,7 @@ import (
 type acme struct {
 	dir        string // ACME directory URL
 	tlsRoots   string // PEM file of the roots of pebble's own HTTPS
-	management string // challtestsrv's management address
+	management string // challtestsrv's management address, if it runs
 	pebbleMgmt string // pebble's management address (its issuing roots)
 }
 
@@ -51,6 +51,19 @@ func startACME(t *testing.T, dir string, tc pebbleTLS, listen, httpPort, tlsPort
 	start(t, dir, "challtestsrv", exec.Command("pebble-challtestsrv",
 		"-dns01", dns, "-management", mgmt, "-http01", "", "-https01", "", "-tlsalpn01", "",
 		"-defaultIPv4", "127.0.0.1", "-defaultIPv6", ""))
+	a := startPebble(t, dir, tc, listen, httpPort, tlsPort, dns)
+	a.management = mgmt
+	return a
+}
+
+// startPebble starts pebble on listen, resolving names through the DNS
+// server dns and validating HTTP-01 on httpPort and TLS-ALPN-01 on tlsPort
+// of the addresses found.
+func startPebble(t *testing.T, dir string, tc pebbleTLS, listen, httpPort, tlsPort, dns string) *acme {
+	t.Helper()
+	if err := testenv.Need("pebble"); err != nil {
+		t.Fatal(err)
+	}
 	pebbleMgmt := freeAddr(t)
 	conf, _ := json.Marshal(map[string]any{"pebble": map[string]any{
 		"listenAddress": listen, "managementListenAddress": pebbleMgmt,
@@ -67,7 +80,7 @@ func startACME(t *testing.T, dir string, tc pebbleTLS, listen, httpPort, tlsPort
 	// deterministic CA.
 	cmd.Env = append(os.Environ(), "PEBBLE_VA_NOSLEEP=1", "PEBBLE_WFE_NONCEREJECT=0", "PEBBLE_AUTHZREUSE=0")
 	start(t, dir, "pebble", cmd)
-	a := &acme{dir: "https://" + listen + "/dir", tlsRoots: tc.roots, management: mgmt, pebbleMgmt: pebbleMgmt}
+	a := &acme{dir: "https://" + listen + "/dir", tlsRoots: tc.roots, pebbleMgmt: pebbleMgmt}
 	waitFor(t, "pebble's directory", 20*time.Second, func() bool {
 		resp, err := a.client().Get(a.dir)
 		if err == nil {
