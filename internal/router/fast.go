@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -58,6 +59,10 @@ type fastConn struct {
 	// client; the goroutine sending it sets it.
 	bodyRead atomic.Bool
 
+	// readDeadline is the read deadline set on nc, as setReadDeadline
+	// left it.
+	readDeadline time.Time
+
 	// mu guards idle, which Shutdown reads to close idle connections.
 	mu   sync.Mutex
 	idle bool
@@ -81,13 +86,20 @@ func (c *fastConn) serve() (handedOff bool) {
 		if !c.setIdle(true) {
 			return false
 		}
-		c.nc.SetReadDeadline(time.Now().Add(idleTimeout))
+		if c.br.Buffered() == 0 {
+			// As for a backend's answer: the client's next request is
+			// likelier to be there after the others had their turn.
+			runtime.Gosched()
+		}
+		setReadDeadline(c.nc, &c.readDeadline, time.Now().Add(idleTimeout), time.Second)
 		_, err := c.br.Peek(1)
 		c.setIdle(false)
 		if err != nil {
 			return false
 		}
-		c.nc.SetReadDeadline(time.Now().Add(headTimeout))
+		if !c.headBuffered() {
+			setReadDeadline(c.nc, &c.readDeadline, time.Now().Add(headTimeout), 0)
+		}
 		c.req.buf, err = readHead(c.br, c.req.buf[:0])
 		if err != nil && !errors.Is(err, errHeadTooLarge) {
 			// The client left, or stalled, mid-head.
@@ -97,7 +109,6 @@ func (c *fastConn) serve() (handedOff bool) {
 			c.s.handoff(c.nc, io.MultiReader(bytes.NewReader(c.req.buf), c.br), c.tls)
 			return true
 		}
-		c.nc.SetReadDeadline(time.Time{})
 		if !c.proxy() {
 			return false
 		}
@@ -207,7 +218,7 @@ func (c *fastConn) roundTrip(at *attempt, deadline time.Time, keep bool) (int, b
 		if err != nil {
 			return c.fail(at, err, keep)
 		}
-		bc.nc.SetDeadline(deadline)
+		setReadDeadline(bc.nc, &bc.readDeadline, deadline, c.r.timeout/64)
 		c.writeHead(bc.bw)
 		var bodyDone chan error
 		switch {
@@ -216,7 +227,8 @@ func (c *fastConn) roundTrip(at *attempt, deadline time.Time, keep bool) (int, b
 			bc.bw.Write(b)
 			err = bc.bw.Flush()
 		case streamed:
-			c.nc.SetReadDeadline(deadline)
+			setReadDeadline(c.nc, &c.readDeadline, deadline, 0)
+			bc.nc.SetWriteDeadline(deadline)
 			c.bodyRead.Store(false)
 			bodyDone = make(chan error, 1)
 			go func() { bodyDone <- c.sendBody(bc.bw) }()
@@ -224,12 +236,17 @@ func (c *fastConn) roundTrip(at *attempt, deadline time.Time, keep bool) (int, b
 			err = bc.bw.Flush()
 		}
 		if err == nil {
+			// The answer takes the backend a moment: let other connections
+			// run first, so that reading it finds it there rather than
+			// failing with EAGAIN and parking this goroutine (bench/router:
+			// fewer read calls, a few percent more requests per second).
+			runtime.Gosched()
 			c.resp.buf, err = readHead(bc.br, c.resp.buf[:0])
 		}
 		if err != nil {
 			bc.nc.Close()
 			if bodyDone != nil {
-				c.nc.SetReadDeadline(time.Now())
+				setReadDeadline(c.nc, &c.readDeadline, time.Now(), 0)
 				<-bodyDone
 				return c.fail(at, err, false)
 			}
@@ -406,7 +423,7 @@ func (c *fastConn) relay(bc *backendConn, bodyDone chan error, keep bool) (int, 
 		// the rest is not read from the client either, and neither
 		// connection is at a message boundary any more.
 		if !c.bodyRead.Load() {
-			c.nc.SetReadDeadline(time.Now())
+			setReadDeadline(c.nc, &c.readDeadline, time.Now(), 0)
 		}
 		bc.nc.SetWriteDeadline(time.Now().Add(time.Second))
 		err = <-bodyDone
@@ -417,7 +434,11 @@ func (c *fastConn) relay(bc *backendConn, bodyDone chan error, keep bool) (int, 
 	if c.resp.close {
 		bc.nc.Close()
 	} else {
-		bc.nc.SetDeadline(time.Time{})
+		// The read deadline stays: nothing reads an idle connection, and
+		// the next request moves it if it must.
+		if bodyDone != nil {
+			bc.nc.SetWriteDeadline(time.Time{})
+		}
 		c.at.backend.pool.put(bc, time.Now())
 	}
 	return status, keep
@@ -460,7 +481,7 @@ func (c *fastConn) writeResponseHead(bodyless, chunk, keep bool) {
 func (c *fastConn) abort(bc *backendConn, bodyDone chan error, err error, status int, answer bool) (int, bool) {
 	bc.nc.Close()
 	if bodyDone != nil {
-		c.nc.SetReadDeadline(time.Now())
+		setReadDeadline(c.nc, &c.readDeadline, time.Now(), 0)
 		<-bodyDone
 	}
 	if answer {
@@ -506,6 +527,24 @@ func (c *fastConn) skipBody(keep bool) bool {
 		c.br.Discard(int(c.req.length))
 	}
 	return keep
+}
+
+// headBuffered reports whether the whole request head has arrived, so
+// that reading it cannot block and needs no deadline of its own.
+func (c *fastConn) headBuffered() bool {
+	b, _ := c.br.Peek(c.br.Buffered())
+	return bytes.Contains(b, []byte("\r\n\r\n")) || bytes.Contains(b, []byte("\n\n"))
+}
+
+// setReadDeadline sets nc's read deadline to t, unless the one in place
+// (*cur) is within slack of it: moving a deadline is a timer update in the
+// runtime, and a keep-alive connection would move it at every request.
+func setReadDeadline(nc net.Conn, cur *time.Time, t time.Time, slack time.Duration) {
+	if d := t.Sub(*cur); slack > 0 && !cur.IsZero() && d < slack && d > -slack {
+		return
+	}
+	nc.SetReadDeadline(t)
+	*cur = t
 }
 
 func isTimeout(err error) bool {

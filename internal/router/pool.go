@@ -25,6 +25,8 @@ type backendConn struct {
 	br        *bufio.Reader
 	bw        *bufio.Writer
 	idleSince time.Time
+	// readDeadline is the read deadline set on nc (see setReadDeadline).
+	readDeadline time.Time
 }
 
 func newBackendConn(nc net.Conn) *backendConn {
