@@ -311,6 +311,16 @@ func TestCustomDomainsWithACME(t *testing.T) {
 		t.Errorf("validation records %s: want CNAMEs of both names to %s, SUCCESS", records, host)
 	}
 
+	// Certificates and account keys are the daemon's alone.
+	filepath.WalkDir(filepath.Join(s.DataDir, "certs", "acme"), func(path string, d os.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if fi, _ := d.Info(); fi != nil && fi.Mode().Perm()&0o077 != 0 {
+				t.Errorf("%s has mode %v, want 0600", path, fi.Mode().Perm())
+			}
+		}
+		return nil
+	})
+
 	issuing := a.issuingRoot(t)
 	client := httpsClient(httpsAddr, issuing)
 	for _, name := range []string{"app.example.test", "www.app.example.test"} {
