@@ -12,6 +12,12 @@ func TestList(t *testing.T) {
 	dir := t.TempDir()
 	b := newBackend(t, dir)
 	running := start(t, b, runtime.InstanceSpec{ID: "lister-a", Command: "sleep 30"})
+	// Start returns once the shim runs; the shim writes its pid file a
+	// moment later, and List goes by pid files.
+	waitFor(t, "lister-a's pid file", func() bool {
+		_, err := os.Stat(pidFile(dir, "lister-a"))
+		return err == nil
+	})
 	ended := start(t, b, runtime.InstanceSpec{ID: "lister-b", Command: "true"})
 	waitEnded(t, b, ended)
 	// A pid file naming a live process that is not a shim (our own pid)
