@@ -251,8 +251,10 @@ func (c *fastConn) roundTrip(at *attempt, deadline time.Time, keep bool) (int, b
 				return c.fail(at, err, false)
 			}
 			// A reused connection the backend had closed fails before any
-			// answer; the request goes again on a new one.
-			if reused && try == 0 && len(c.resp.buf) == 0 && !isTimeout(err) {
+			// answer; the request goes again on a new one, if sending it
+			// twice is harmless (the backend may have taken it, then
+			// died), as net/http's transport decides.
+			if reused && try == 0 && len(c.resp.buf) == 0 && !isTimeout(err) && c.req.replayable() {
 				continue
 			}
 			return c.fail(at, err, keep)
@@ -269,8 +271,14 @@ func (c *fastConn) roundTrip(at *attempt, deadline time.Time, keep bool) (int, b
 // once for another of the route, if the request can be sent again.
 func (c *fastConn) connect(at *attempt, maxIdle time.Duration) (*backendConn, bool, error) {
 	r := c.r
-	if bc := at.backend.pool.get(time.Now(), maxIdle); bc != nil {
-		return bc, true, nil
+	replayable := c.req.replayable()
+	for bc := at.backend.pool.get(time.Now(), maxIdle); bc != nil; bc = at.backend.pool.get(time.Now(), maxIdle) {
+		// A request that must not go twice takes a pooled connection only
+		// if the backend has not closed it meanwhile.
+		if replayable || bc.alive() {
+			return bc, true, nil
+		}
+		bc.nc.Close()
 	}
 	nc, err := r.dial(context.Background(), "tcp", at.backend.urlHost)
 	if err != nil && at.retryable && isDialError(err) {
@@ -509,7 +517,7 @@ func (c *fastConn) fail(at *attempt, err error, keep bool) (int, bool) {
 // writePage answers with one of the router's pages.
 func (c *fastConn) writePage(p page, keep bool) bool {
 	keep = c.skipBody(keep)
-	c.scratch = p.appendTo(c.scratch[:0], !keep)
+	c.scratch = p.appendTo(c.scratch[:0], !keep, string(c.req.method) == "HEAD")
 	c.bw.Write(c.scratch)
 	return c.bw.Flush() == nil && keep
 }

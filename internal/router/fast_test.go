@@ -14,6 +14,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -422,5 +423,105 @@ func TestServerShutdown(t *testing.T) {
 	}
 	if err := <-served; err != http.ErrServerClosed {
 		t.Errorf("Serve: %v, want ErrServerClosed", err)
+	}
+}
+
+// TestFastPathFramingSurvivesConnectionTokens: a Connection header naming
+// a framing header changes nothing about how a message is framed, in
+// either direction (else one client could smuggle a request into another's
+// pooled backend connection).
+func TestFastPathFramingSurvivesConnectionTokens(t *testing.T) {
+	r, f := newFront(t, Config{})
+	var paths []string
+	var mu sync.Mutex
+	be := rawBackend(t, "frame", func(nc net.Conn, br *bufio.Reader) {
+		for {
+			req, err := http.ReadRequest(br)
+			if err != nil {
+				return
+			}
+			body, _ := io.ReadAll(req.Body)
+			mu.Lock()
+			paths = append(paths, req.URL.Path)
+			mu.Unlock()
+			answer := fmt.Sprintf("path=%s body=%d", req.URL.Path, len(body))
+			fmt.Fprintf(nc, "HTTP/1.1 200 OK\r\nConnection: Content-Length\r\nContent-Length: %d\r\n\r\n%s", len(answer), answer)
+		}
+	})
+	r.SetRoute(Route{Host: "frame.localhost", Backends: []Backend{be}})
+	smuggled := "GET /smuggled HTTP/1.1\r\nHost: frame.localhost\r\n\r\n"
+	a := dialFront(t, f)
+	a.send(fmt.Sprintf("POST /first HTTP/1.1\r\nHost: frame.localhost\r\nConnection: Content-Length\r\nContent-Length: %d\r\n\r\n%s", len(smuggled), smuggled))
+	if _, body := a.read("POST"); body != fmt.Sprintf("path=/first body=%d", len(smuggled)) {
+		t.Fatalf("first: %q", body)
+	}
+	b := dialFront(t, f)
+	b.send("GET /victim HTTP/1.1\r\nHost: frame.localhost\r\n\r\n")
+	if _, body := b.read("GET"); body != "path=/victim body=0" {
+		t.Fatalf("another client got %q, want its own answer", body)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, p := range paths {
+		if p == "/smuggled" {
+			t.Errorf("the backend saw a smuggled request: %v", paths)
+		}
+	}
+}
+
+// TestFastPathHEADPages: the router's own pages answer HEAD without a body.
+func TestFastPathHEADPages(t *testing.T) {
+	_, f := newFront(t, Config{})
+	c := dialFront(t, f)
+	c.send("HEAD / HTTP/1.1\r\nHost: nowhere.localhost\r\n\r\nGET / HTTP/1.1\r\nHost: nowhere.localhost\r\n\r\n")
+	if resp, body := c.read("HEAD"); resp.StatusCode != 404 || body != "" || resp.ContentLength <= 0 {
+		t.Fatalf("HEAD: %d %q length %d", resp.StatusCode, body, resp.ContentLength)
+	}
+	if resp, body := c.read("GET"); resp.StatusCode != 404 || !strings.Contains(body, "Not found") {
+		t.Fatalf("GET after HEAD: %d %q", resp.StatusCode, body)
+	}
+}
+
+// TestFastPathPOSTNotSentTwice: a backend that takes a POST on a reused
+// connection and closes without answering gets it once; the client gets
+// 502. A GET in the same plight is sent again.
+func TestFastPathPOSTNotSentTwice(t *testing.T) {
+	r, f := newFront(t, Config{})
+	var mu sync.Mutex
+	seen := map[string]int{}
+	be := rawBackend(t, "dies", func(nc net.Conn, br *bufio.Reader) {
+		for n := 0; ; n++ {
+			req, err := http.ReadRequest(br)
+			if err != nil {
+				return
+			}
+			io.Copy(io.Discard, req.Body)
+			mu.Lock()
+			seen[req.Method+" "+req.URL.Path]++
+			mu.Unlock()
+			if n == 1 {
+				return // the second request on a connection: taken, never answered
+			}
+			io.WriteString(nc, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		}
+	})
+	r.SetRoute(Route{Host: "dies.localhost", Backends: []Backend{be}})
+	c := dialFront(t, f)
+	c.send("GET /warm HTTP/1.1\r\nHost: dies.localhost\r\n\r\n")
+	c.read("GET")
+	c.send("POST /pay HTTP/1.1\r\nHost: dies.localhost\r\nContent-Length: 1\r\n\r\nx")
+	if resp, _ := c.read("POST"); resp.StatusCode != 502 {
+		t.Errorf("POST: %d, want 502", resp.StatusCode)
+	}
+	c.send("GET /warm2 HTTP/1.1\r\nHost: dies.localhost\r\n\r\n")
+	c.read("GET")
+	c.send("GET /again HTTP/1.1\r\nHost: dies.localhost\r\n\r\n")
+	if resp, _ := c.read("GET"); resp.StatusCode != 200 {
+		t.Errorf("GET: %d, want 200 from a second try", resp.StatusCode)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if seen["POST /pay"] != 1 || seen["GET /again"] != 2 {
+		t.Errorf("backend saw %v; want the POST once and the GET twice", seen)
 	}
 }

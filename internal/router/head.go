@@ -261,7 +261,10 @@ func (h *requestHead) parse() error {
 				switch {
 				case is(t, "close"):
 					h.close = true
-				case is(t, "upgrade"):
+				case is(t, "upgrade"), framingHeader(t):
+					// A framing header named hop-by-hop would be dropped
+					// while its body is still relayed: the backend would
+					// frame the bytes differently (smuggling).
 					ok = false
 				case is(t, "keep-alive"):
 				default:
@@ -318,6 +321,12 @@ func (h *requestHead) parseRequestLine(line []byte) bool {
 // hopByHop reports whether the field f must not be forwarded.
 func (h *requestHead) hopByHop(f field) bool { return connectionField(f, h.connTokens) }
 
+// framingHeader reports whether name is a header that frames a message
+// (or routes it), which a Connection header must not make hop-by-hop.
+func framingHeader(name []byte) bool {
+	return is(name, "content-length") || is(name, "transfer-encoding") || is(name, "host")
+}
+
 // connectionField reports whether f is about one connection: a hop-by-hop
 // header, or one its head's Connection header names (tokens).
 func connectionField(f field, tokens [][]byte) bool {
@@ -326,6 +335,22 @@ func connectionField(f field, tokens [][]byte) bool {
 	}
 	for _, t := range tokens {
 		if bytes.EqualFold(t, f.name) {
+			return true
+		}
+	}
+	return false
+}
+
+// replayable reports whether the request may be sent again after a
+// backend took it and closed without answering: an idempotent method
+// without a body, or one with an Idempotency-Key (as net/http's transport).
+func (h *requestHead) replayable() bool {
+	switch string(h.method) {
+	case "GET", "HEAD", "OPTIONS", "TRACE":
+		return true
+	}
+	for _, f := range h.fields {
+		if is(f.name, "idempotency-key") || is(f.name, "x-idempotency-key") {
 			return true
 		}
 	}
@@ -390,6 +415,8 @@ func (h *responseHead) parse() error {
 					h.close = true
 				case is(t, "keep-alive"):
 					keepAlive = true
+				case framingHeader(t):
+					// Never dropped: the client needs the framing.
 				default:
 					h.connTokens = append(h.connTokens, t)
 				}

@@ -22,8 +22,8 @@ func (p page) body() string {
 }
 
 // appendTo appends p as a complete HTTP/1.1 response; close adds
-// "Connection: close".
-func (p page) appendTo(b []byte, close bool) []byte {
+// "Connection: close", and head leaves the body out (an answer to HEAD).
+func (p page) appendTo(b []byte, close, head bool) []byte {
 	body := p.body()
 	b = append(b, "HTTP/1.1 "...)
 	b = strconv.AppendInt(b, int64(p.status), 10)
@@ -39,6 +39,9 @@ func (p page) appendTo(b []byte, close bool) []byte {
 	b = append(b, "Content-Length: "...)
 	b = strconv.AppendInt(b, int64(len(body)), 10)
 	b = append(b, "\r\n\r\n"...)
+	if head {
+		return b
+	}
 	return append(b, body...)
 }
 

@@ -4,7 +4,10 @@ import (
 	"bufio"
 	"net"
 	"sync"
+	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Pool limits for the fast path's connections to backends, as the
@@ -31,6 +34,34 @@ type backendConn struct {
 
 func newBackendConn(nc net.Conn) *backendConn {
 	return &backendConn{nc: nc, br: bufio.NewReaderSize(nc, 16<<10), bw: bufio.NewWriterSize(nc, 8<<10)}
+}
+
+// alive reports whether the backend has not closed c while it idled: one
+// non-blocking peek at the socket (nothing is read).
+func (c *backendConn) alive() bool {
+	if c.br.Buffered() > 0 {
+		return false // an idle connection has nothing to read
+	}
+	sc, ok := c.nc.(syscall.Conn)
+	if !ok {
+		return true
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	// A deadline in the past would fail the peek before it is made.
+	c.nc.SetReadDeadline(time.Time{})
+	c.readDeadline = time.Time{}
+	alive := false
+	var b [1]byte
+	err = rc.Read(func(fd uintptr) bool {
+		// EAGAIN: open and quiet. 0 bytes: closed. Data: out of turn.
+		_, _, err := unix.Recvfrom(int(fd), b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
+		alive = err == unix.EAGAIN
+		return true // never wait
+	})
+	return err == nil && alive
 }
 
 // connPool holds a backend's idle connections, newest last: the newest is
