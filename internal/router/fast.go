@@ -63,9 +63,12 @@ type fastConn struct {
 	// left it.
 	readDeadline time.Time
 
-	// mu guards idle, which Shutdown reads to close idle connections.
-	mu   sync.Mutex
-	idle bool
+	// mu guards idle, which Shutdown reads to close idle connections, and
+	// backend, the backend connection of the request under way, which
+	// Close closes.
+	mu      sync.Mutex
+	idle    bool
+	backend net.Conn
 }
 
 func newFastConn(s *Server, nc net.Conn) *fastConn {
@@ -123,6 +126,25 @@ func (c *fastConn) setIdle(idle bool) bool {
 	defer c.mu.Unlock()
 	c.idle = idle
 	return !idle || !c.s.shuttingDown.Load()
+}
+
+// setBackend records the backend connection a request is using (nil when
+// none), for close.
+func (c *fastConn) setBackend(nc net.Conn) {
+	c.mu.Lock()
+	c.backend = nc
+	c.mu.Unlock()
+}
+
+// close ends the connection and the request under way, if any, whose
+// goroutine may be waiting for its backend.
+func (c *fastConn) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.nc.Close()
+	if c.backend != nil {
+		c.backend.Close()
+	}
 }
 
 // wakeIfIdle makes an idle connection's wait for a request end now.
@@ -188,6 +210,7 @@ func (c *fastConn) proxy() (keep bool) {
 		status = p.status
 		return c.writePage(p, keep)
 	}
+	defer c.setBackend(nil)
 	at := &c.at
 	// The backend is dialled before any of the request is sent, so a
 	// request whose backend cannot be dialled can always go to another.
@@ -218,6 +241,7 @@ func (c *fastConn) roundTrip(at *attempt, deadline time.Time, keep bool) (int, b
 		if err != nil {
 			return c.fail(at, err, keep)
 		}
+		c.setBackend(bc.nc)
 		setReadDeadline(bc.nc, &bc.readDeadline, deadline, c.r.timeout/64)
 		c.writeHead(bc.bw)
 		var bodyDone chan error
@@ -398,14 +422,20 @@ func (c *fastConn) relay(bc *backendConn, bodyDone chan error, keep bool) (int, 
 			return c.abort(bc, bodyDone, errBadResponse, 0, true)
 		}
 		c.writeResponseHead(false, false, keep)
+		// Early hints are for now, not for when the answer comes.
+		if err := c.bw.Flush(); err != nil {
+			return c.abort(bc, bodyDone, err, 0, false)
+		}
 		var err error
 		if c.resp.buf, err = readHead(bc.br, c.resp.buf[:0]); err != nil {
 			return c.abort(bc, bodyDone, err, 0, false)
 		}
 	}
 	status := c.resp.status
-	// A server shutting down ends the connection after this response.
-	keep = keep && !c.s.shuttingDown.Load()
+	// A server shutting down ends the connection after this response, and
+	// so does one whose backend answered before the whole body arrived:
+	// the rest of the body is not read, so the client must know to stop.
+	keep = keep && !c.s.shuttingDown.Load() && (bodyDone == nil || c.bodyRead.Load())
 	bodyless := c.resp.bodyless(head)
 	chunk := !bodyless && (c.resp.chunked || c.resp.length < 0)
 	c.writeResponseHead(bodyless, chunk, keep)
@@ -541,6 +571,7 @@ func (c *fastConn) skipBody(keep bool) bool {
 // that reading it cannot block and needs no deadline of its own.
 func (c *fastConn) headBuffered() bool {
 	b, _ := c.br.Peek(c.br.Buffered())
+	b = bytes.TrimLeft(b, "\r\n") // empty lines before a head are skipped
 	return bytes.Contains(b, []byte("\r\n\r\n")) || bytes.Contains(b, []byte("\n\n"))
 }
 

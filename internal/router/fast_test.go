@@ -306,8 +306,8 @@ func TestFastPathEarlyAnswer(t *testing.T) {
 	c := dialFront(t, f)
 	c.send("POST / HTTP/1.1\r\nHost: early.localhost\r\nContent-Length: 100000000\r\n\r\n" + strings.Repeat("x", 64<<10))
 	resp, body := c.read("POST")
-	if resp.StatusCode != 413 || body != "big" {
-		t.Fatalf("%d %q, want 413 big", resp.StatusCode, body)
+	if resp.StatusCode != 413 || body != "big" || !resp.Close {
+		t.Fatalf("%d %q close %v, want 413 big with Connection: close", resp.StatusCode, body, resp.Close)
 	}
 	if !c.closed() {
 		t.Error("the connection stayed open with the rest of the body unread")

@@ -222,7 +222,7 @@ func (s *Server) Close() error {
 	s.beginShutdown()
 	s.mu.Lock()
 	for c := range s.conns {
-		c.nc.Close()
+		c.close()
 	}
 	s.mu.Unlock()
 	err := s.h1.Close()
@@ -343,7 +343,9 @@ func (u *h2cUpgrader) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 // HTTP2-Settings. A request with a body is answered over HTTP/1.1 instead,
 // as a server may: upgrading it would mean reading all of it first.
 func h2cUpgrade(req *http.Request) ([]byte, bool) {
-	if req.ProtoMajor != 1 || req.TLS != nil || req.ContentLength != 0 ||
+	_, handedTLS := req.Context().Value(tlsStateKey{}).(*tls.ConnectionState)
+	// h2c is HTTP/2 without TLS: over TLS, h2 is chosen by ALPN only.
+	if req.ProtoMajor != 1 || req.TLS != nil || handedTLS || req.ContentLength != 0 ||
 		!isUpgrade(req) || !headerHasToken(req.Header, "Upgrade", "h2c") ||
 		!headerHasToken(req.Header, "Connection", "HTTP2-Settings") {
 		return nil, false
