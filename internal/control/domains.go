@@ -14,9 +14,8 @@ import (
 // own has no reason to be as strict.
 const defaultMaxCustomDomains = 20
 
-// defaultDescribeCustomDomains is the page size of DescribeCustomDomains
-// without MaxResults: the model's maximum, as App Runner does.
-const defaultDescribeCustomDomains = 5
+// max1 is n, but at least 1 (a page size).
+func max1(n int) int { return max(n, 1) }
 
 // normalizeDomain puts a domain name in the form it is stored and compared
 // in: DNS names are case-insensitive, and a trailing dot only says the name
@@ -245,7 +244,9 @@ func (c *Control) DescribeCustomDomains(ctx context.Context, in *ar.DescribeCust
 	}
 	max := in.MaxResults
 	if max == nil {
-		max = ptr[int64](defaultDescribeCustomDomains)
+		// Without MaxResults, all of them: the model says so, and the aws
+		// CLI has no paginator for this operation to follow NextToken.
+		max = ptr(int64(max1(len(domains))))
 	}
 	page, next, err := paginate(domains, in.NextToken, max)
 	if err != nil {

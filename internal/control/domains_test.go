@@ -268,7 +268,7 @@ func TestDescribeCustomDomains(t *testing.T) {
 	for _, tt := range []struct {
 		max       *int64
 		wantPages int
-	}{{nil, 2}, {ptrTo[int64](1), 6}, {ptrTo[int64](5), 2}, {ptrTo[int64](3), 2}} {
+	}{{nil, 1}, {ptrTo[int64](1), 6}, {ptrTo[int64](5), 2}, {ptrTo[int64](3), 2}} {
 		got, pages := describe(tt.max)
 		if !slices.Equal(got, want) || pages != tt.wantPages {
 			t.Errorf("MaxResults %v: %d pages of\n%s\nwant %d pages of\n%s", deref(tt.max), pages,

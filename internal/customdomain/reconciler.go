@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"strings"
 	"sync"
@@ -80,13 +81,20 @@ type Reconciler struct {
 	notBefore map[string]time.Time
 	// aliased is what the router was told: alias name → httpsOnly.
 	aliased map[string]bool
+	// pendingSince is when each waiting domain began to wait, for the
+	// validation timeout: since its association, or since it went back to
+	// waiting (a certificate lost), or, for one found waiting at start,
+	// since then.
+	pendingSince map[string]time.Time
+	started      time.Time
 }
 
 // New returns a Reconciler; call Run.
 func New(cfg Config, st *store.Store, certs Certs, r Router, log *slog.Logger) *Reconciler {
 	cfg.setDefaults()
 	return &Reconciler{cfg: cfg, store: st, certs: certs, router: r, log: log.With("component", "customdomain"),
-		now: time.Now, ordering: map[string]bool{}, tries: map[string]int{}, notBefore: map[string]time.Time{}, aliased: map[string]bool{}}
+		now: time.Now, ordering: map[string]bool{}, tries: map[string]int{}, notBefore: map[string]time.Time{}, aliased: map[string]bool{},
+		pendingSince: map[string]time.Time{}, started: time.Now()}
 }
 
 // Run reconciles at every store change and every second until ctx ends,
@@ -237,7 +245,17 @@ func (r *Reconciler) maybeOrder(ctx context.Context, d store.CustomDomain) {
 	if busy {
 		return
 	}
-	if now.Sub(d.CreatedAt) > r.cfg.ValidationTimeout {
+	r.mu.Lock()
+	since, ok := r.pendingSince[d.Name]
+	if !ok {
+		since = d.CreatedAt
+		if since.Before(r.started) {
+			since = r.started
+		}
+		r.pendingSince[d.Name] = since
+	}
+	r.mu.Unlock()
+	if now.Sub(since) > r.cfg.ValidationTimeout {
 		reason := fmt.Sprintf("the certificate could not be validated within %s", r.cfg.ValidationTimeout)
 		if d.Reason != "" {
 			reason += "; last: " + d.Reason
@@ -260,6 +278,7 @@ func (r *Reconciler) maybeOrder(ctx context.Context, d store.CustomDomain) {
 		if err == nil {
 			delete(r.tries, d.Name)
 			delete(r.notBefore, d.Name)
+			delete(r.pendingSince, d.Name)
 		} else {
 			r.tries[d.Name]++
 			r.notBefore[d.Name] = r.now().Add(backoff(r.tries[d.Name], r.cfg.RetryMin, r.cfg.RetryMax))
@@ -296,9 +315,21 @@ func (r *Reconciler) ensureLoaded(ctx context.Context, d store.CustomDomain) {
 		if r.certs.Has(n) {
 			continue
 		}
-		if err := r.certs.Load(ctx, n); err != nil {
+		err := r.certs.Load(ctx, n)
+		switch {
+		case err == nil:
+		case errors.Is(err, fs.ErrNotExist):
 			r.log.Warn("custom domain certificate missing; ordering again", "domain", n, "err", err)
+			r.mu.Lock()
+			r.pendingSince[d.Name] = r.now()
+			r.mu.Unlock()
 			r.setStatus(ctx, d, store.DomainActive, store.DomainPendingValidation, store.CertPendingValidation, trim(err.Error()))
+			return
+		default:
+			// No ACME CA this run, or storage trouble: the domain keeps its
+			// status and is served over plain HTTP until its certificate
+			// loads; the next pass tries again.
+			r.log.Warn("custom domain certificate not loaded", "domain", n, "err", err)
 			return
 		}
 	}
@@ -321,6 +352,7 @@ func (r *Reconciler) remove(ctx context.Context, d store.CustomDomain) {
 	}
 	delete(r.tries, d.Name)
 	delete(r.notBefore, d.Name)
+	delete(r.pendingSince, d.Name)
 	r.mu.Unlock()
 	for _, n := range names(d) {
 		if err := r.certs.Remove(ctx, n); err != nil {

@@ -208,11 +208,11 @@ func TestRestartLoadsWithoutOrdering(t *testing.T) {
 func TestValidationTimeout(t *testing.T) {
 	st, certs, rt := setup(t)
 	certs.fail["never.example.test"] = errors.New("no such host")
-	associate(t, st, "never.example.test", false, time.Now().Add(-time.Hour))
-	wait := run(t, New(Config{ValidationTimeout: 30 * time.Minute, RetryMin: time.Millisecond}, st, certs, rt, slog.New(slog.DiscardHandler)))
+	associate(t, st, "never.example.test", false, time.Now())
+	wait := run(t, New(Config{ValidationTimeout: 300 * time.Millisecond, RetryMin: time.Millisecond}, st, certs, rt, slog.New(slog.DiscardHandler)))
 	wait("create_failed", func() bool {
 		d := domain(t, st, "never.example.test")
-		return d.Status == store.DomainCreateFailed && d.CertStatus == store.CertFailed && strings.Contains(d.Reason, "30m")
+		return d.Status == store.DomainCreateFailed && d.CertStatus == store.CertFailed && strings.Contains(d.Reason, "300ms")
 	})
 	wait("not served", func() bool { return rt.get("never.example.test") == "" })
 }
@@ -315,4 +315,55 @@ func TestWaitingReason(t *testing.T) {
 			t.Errorf("waitingReason(%s) = %q, want it to mention %q", name, got, want)
 		}
 	}
+}
+
+// TestOldDomainLosesItsCertificate: an active domain associated long ago
+// whose certificate is gone waits again for a new one, with a fresh
+// validation timeout, instead of failing at once; and one whose
+// certificate cannot load for another reason (no ACME this run) stays
+// active.
+func TestOldDomainLosesItsCertificate(t *testing.T) {
+	st, certs, rt := setup(t)
+	month := time.Now().Add(-30 * 24 * time.Hour)
+	for _, name := range []string{"gone.example.test", "kept.example.test"} {
+		associate(t, st, name, false, month)
+		err := st.Update(t.Context(), func(tx *store.Tx) error {
+			d, _ := tx.CustomDomain(name)
+			d.Status, d.CertStatus = store.DomainActive, store.CertSuccess
+			return tx.PutCustomDomain(d)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	noACME := &failingLoad{fakeCerts: certs, name: "kept.example.test"}
+	wait := run(t, New(Config{ValidationTimeout: time.Hour}, st, noACME, rt, slog.New(slog.DiscardHandler)))
+	wait("the lost certificate ordered again", func() bool {
+		return domain(t, st, "gone.example.test").Status == store.DomainActive && certs.Has("gone.example.test")
+	})
+	certs.mu.Lock()
+	orders := certs.orders
+	certs.mu.Unlock()
+	if orders != 1 {
+		t.Errorf("%d orders, want 1 for the lost certificate", orders)
+	}
+	if d := domain(t, st, "kept.example.test"); d.Status != store.DomainActive {
+		t.Errorf("a certificate that could not load this run: %s, want active", d.Status)
+	}
+	if rt.get("kept.example.test") == "" {
+		t.Error("a domain whose certificate could not load is not served")
+	}
+}
+
+// failingLoad fails Load of one name with an error other than "not there".
+type failingLoad struct {
+	*fakeCerts
+	name string
+}
+
+func (f *failingLoad) Load(ctx context.Context, name string) error {
+	if name == f.name {
+		return errors.New("no ACME CA is configured")
+	}
+	return f.fakeCerts.Load(ctx, name)
 }
