@@ -505,7 +505,19 @@ func (c *fastConn) writeResponseHead(bodyless, chunk, keep bool) {
 		w.WriteString("\r\n")
 	}
 	if chunk {
-		w.WriteString("Transfer-Encoding: chunked\r\n")
+		// The backend's codings as they were, chunked last; a body relayed
+		// until the backend closed gets chunked added.
+		w.WriteString("Transfer-Encoding: ")
+		switch {
+		case c.resp.chunked:
+			w.Write(c.resp.codings)
+		case len(c.resp.codings) > 0:
+			w.Write(c.resp.codings)
+			w.WriteString(", chunked")
+		default:
+			w.WriteString("chunked")
+		}
+		w.WriteString("\r\n")
 	}
 	if !keep && c.resp.status >= 200 {
 		w.WriteString("Connection: close\r\n")

@@ -525,3 +525,23 @@ func TestFastPathPOSTNotSentTwice(t *testing.T) {
 		t.Errorf("backend saw %v; want the POST once and the GET twice", seen)
 	}
 }
+
+// TestFastPathKeepsTransferCodings: a coding before chunked is part of
+// the body the client gets, so the header keeps it.
+func TestFastPathKeepsTransferCodings(t *testing.T) {
+	r, f := newFront(t, Config{})
+	be := rawBackend(t, "gz", func(nc net.Conn, br *bufio.Reader) {
+		http.ReadRequest(br)
+		io.WriteString(nc, "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n2\r\nzz\r\n0\r\n\r\n")
+	})
+	r.SetRoute(Route{Host: "gz.localhost", Backends: []Backend{be}})
+	c := dialFront(t, f)
+	c.send("GET / HTTP/1.1\r\nHost: gz.localhost\r\n\r\n")
+	head, err := readHead(c.br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(head), "\r\nTransfer-Encoding: gzip, chunked\r\n") {
+		t.Errorf("head %q, want Transfer-Encoding: gzip, chunked", head)
+	}
+}

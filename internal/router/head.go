@@ -368,6 +368,9 @@ type responseHead struct {
 	fields     []field
 	length     int64
 	chunked    bool
+	// codings is the Transfer-Encoding value, kept for the client: a
+	// coding before chunked (gzip, chunked) is part of the body.
+	codings []byte
 	// close says the backend will close the connection after this
 	// response.
 	close      bool
@@ -380,7 +383,7 @@ func (h *responseHead) parse() error {
 	h.statusText = nil
 	h.fields = h.fields[:0]
 	h.connTokens = h.connTokens[:0]
-	h.length, h.chunked, h.close = -1, false, false
+	h.length, h.chunked, h.close, h.codings = -1, false, false, nil
 	ok, first, keepAlive := true, true, false
 	lines(h.buf, func(line []byte) bool {
 		if first {
@@ -408,6 +411,7 @@ func (h *responseHead) parse() error {
 			if !h.chunked {
 				h.close = true
 			}
+			h.codings = f.value
 		case is(f.name, "connection"):
 			eachToken(f.value, func(t []byte) {
 				switch {

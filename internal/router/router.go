@@ -353,6 +353,20 @@ func (r *Router) Serves(host string) bool {
 	return (*r.table.Load())[r.routeKey(canonicalHost(host))] != nil
 }
 
+// ldhLabel reports whether s is a DNS label: letters, digits and hyphens.
+func ldhLabel(s string) bool {
+	if len(s) > 63 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
 // routeKey is the table key that serves the canonical host: host itself,
 // or, when host has no entry and a wildcard alias exists, the wildcard
 // "*.<parent>" one label up if the table has it. Exact names win over
@@ -367,7 +381,9 @@ func (r *Router) routeKey(host string) string {
 		return host
 	}
 	i := strings.IndexByte(host, '.')
-	if i <= 0 {
+	if i <= 0 || !ldhLabel(host[:i]) {
+		// What a wildcard stands for is one DNS label, nothing else: no
+		// "@", "%" or "#" reaching X-Forwarded-Host or a redirect.
 		return host
 	}
 	var buf [256]byte

@@ -82,6 +82,10 @@ func TestWildcardAliases(t *testing.T) {
 	if code, body := get(t, f, http.MethodGet, "a.apps.example.test", ""); code != 200 || body != "svc2" {
 		t.Errorf("after SetRoute: %d %q, want svc2", code, body)
 	}
+	// What a wildcard covers is a DNS label, nothing else.
+	if code, _ := get(t, f, http.MethodGet, "x@evil.apps.example.test", ""); code != 404 {
+		t.Errorf("a non-label under the wildcard: %d, want 404", code)
+	}
 	r.RemoveAlias("*.apps.example.test")
 	if code, _ := get(t, f, http.MethodGet, "a.apps.example.test", ""); code != 404 {
 		t.Errorf("wildcard removed: %d, want 404", code)
