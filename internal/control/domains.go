@@ -116,6 +116,9 @@ func (c *Control) AssociateCustomDomain(ctx context.Context, in *ar.AssociateCus
 	// are nobody's intent.
 	www := deref(in.EnableWWWSubdomain) || in.EnableWWWSubdomain == nil
 	www = www && !wildcard && !strings.HasPrefix(name, "www.")
+	if www && len("www."+name) > 253 {
+		return nil, ar.InvalidRequest("www.%s is longer than 253 characters; associate %s with EnableWWWSubdomain false", name, name)
+	}
 
 	var (
 		out ar.CustomDomain
