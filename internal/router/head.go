@@ -155,6 +155,16 @@ func eachToken(v []byte, fn func(t []byte)) {
 	}
 }
 
+// addLength takes one Content-Length field into cur, the length so far
+// (-1 for none): it must be well formed, and equal to any earlier one.
+func addLength(cur int64, v []byte) (int64, bool) {
+	n, ok := parseLength(v)
+	if !ok || (cur >= 0 && n != cur) {
+		return cur, false
+	}
+	return n, true
+}
+
 // parseLength parses a Content-Length value: digits only, as net/http.
 func parseLength(v []byte) (int64, bool) {
 	if len(v) == 0 || len(v) > 18 {
@@ -244,12 +254,9 @@ func (h *requestHead) parse() error {
 			hosts++
 			h.host = f.value
 		case is(f.name, "content-length"):
-			n, lok := parseLength(f.value)
-			if !lok || (h.length >= 0 && n != h.length) {
-				ok = false
+			if h.length, ok = addLength(h.length, f.value); !ok {
 				return false
 			}
-			h.length = n
 		case is(f.name, "transfer-encoding"):
 			if h.chunked || !is(f.value, "chunked") {
 				ok = false
@@ -398,12 +405,9 @@ func (h *responseHead) parse() error {
 		}
 		switch {
 		case is(f.name, "content-length"):
-			n, lok := parseLength(f.value)
-			if !lok || (h.length >= 0 && n != h.length) {
-				ok = false
+			if h.length, ok = addLength(h.length, f.value); !ok {
 				return false
 			}
-			h.length = n
 		case is(f.name, "transfer-encoding"):
 			// A body whose last coding is chunked is delimited by it;
 			// any other is delimited by the connection's end.

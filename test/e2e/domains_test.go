@@ -414,20 +414,29 @@ func TestCustomDomainsWithACME(t *testing.T) {
 	if st := str(dis, "CustomDomain", "Status"); st != "deleting" {
 		t.Errorf("disassociate: status %q, want deleting", st)
 	}
-	waitFor(t, "the domain to be gone", 30*time.Second, func() bool {
-		st, _ := domainStatus(t, s, arn, "app.example.test")
+	expectDisassociated(t, s, arn, "app.example.test", "app.example.test", "app.example.test", httpsAddr, issuing)
+}
+
+// expectDisassociated waits until domain is gone from the service, then
+// checks that host (a name it served) answers 404 over plain HTTP, has no
+// certificate over HTTPS, and that certmagic's directory certDir is gone.
+func expectDisassociated(t *testing.T, s *testenv.Server, arn, domain, host, certDir, httpsAddr string, roots []byte) {
+	t.Helper()
+	waitFor(t, domain+" to be gone", 30*time.Second, func() bool {
+		st, _ := domainStatus(t, s, arn, domain)
 		return st == ""
 	})
-	req, _ = http.NewRequest("GET", "http://"+s.Router+"/", nil)
-	req.Host = "app.example.test"
+	req, _ := http.NewRequest("GET", "http://"+s.Router+"/", nil)
+	req.Host = host
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	if resp, err := noFollow.Do(req); err != nil || resp.StatusCode != 404 {
 		t.Errorf("after disassociation, plain HTTP: %v %v, want 404", err, resp)
 	}
 	// A new connection: the old ones were set up with the old certificate.
-	if _, err := httpsClient(httpsAddr, issuing).Get("https://app.example.test/"); err == nil {
+	if _, err := httpsClient(httpsAddr, roots).Get("https://" + host + "/"); err == nil {
 		t.Error("after disassociation, HTTPS still has a certificate")
 	}
-	if matches, _ := filepath.Glob(filepath.Join(s.DataDir, "certs", "acme", "certificates", "*", "app.example.test")); len(matches) != 0 {
+	if matches, _ := filepath.Glob(filepath.Join(s.DataDir, "certs", "acme", "certificates", "*", certDir)); len(matches) != 0 {
 		t.Errorf("certificate files left: %v", matches)
 	}
 }

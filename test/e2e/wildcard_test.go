@@ -144,21 +144,7 @@ func TestWildcardDomainsWithDNS01(t *testing.T) {
 
 	// Disassociate: the names answer 404 and the certificate is gone.
 	s.MustAWS("disassociate-custom-domain", "--service-arn", arn, "--domain-name", "*.apps.example.test")
-	waitFor(t, "the wildcard to be gone", 30*time.Second, func() bool {
-		st, _ := domainStatus(t, s, arn, "*.apps.example.test")
-		return st == ""
-	})
-	req, _ = http.NewRequest("GET", "http://"+s.Router+"/", nil)
-	req.Host = "x.apps.example.test"
-	if resp, err := noFollow.Do(req); err != nil || resp.StatusCode != 404 {
-		t.Errorf("after disassociation, plain HTTP: %v %v, want 404", err, resp)
-	}
-	if _, err := httpsClient(httpsAddr, issuing).Get("https://x.apps.example.test/"); err == nil {
-		t.Error("after disassociation, HTTPS still has a certificate")
-	}
-	if matches, _ := filepath.Glob(filepath.Join(s.DataDir, "certs", "acme", "certificates", "*", "wildcard_.apps.example.test")); len(matches) != 0 {
-		t.Errorf("certificate files left: %v", matches)
-	}
+	expectDisassociated(t, s, arn, "*.apps.example.test", "x.apps.example.test", "wildcard_.apps.example.test", httpsAddr, issuing)
 	// The plain domain is untouched.
 	if resp, err := client.Get("https://app.example.test/"); err != nil || resp.StatusCode != 200 {
 		t.Errorf("app.example.test after the wildcard went: %v %v", err, resp)
