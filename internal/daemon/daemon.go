@@ -188,7 +188,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 
 	auth := &api.Authenticator{Keys: creds, Region: cfg.Region, Service: "apprunner", MaxSkew: 15 * time.Minute}
 	mux := http.NewServeMux()
-	mux.Handle("POST /{$}", api.NewServer(auth, ctl, log.With("component", "api")))
+	mux.Handle("POST /{$}", &api.Endpoint{
+		AppRunner: api.NewServer(auth, ctl, log.With("component", "api")),
+	})
 	mux.Handle("GET "+api.LogsPath, api.LogsHandler(auth, eng))
 	mux.Handle("GET "+api.DeploymentsPath, api.DeploymentsHandler(auth, ctl))
 	mux.Handle("POST /webhooks/github", autodeploy.GitHubHandler(hookSecret, watcher, log.With("component", "webhook")))
