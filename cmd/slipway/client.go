@@ -43,6 +43,11 @@ func runEnv(args []string, w io.Writer) error {
 		{"AWS_REGION", ep.Region},
 		{"AWS_DEFAULT_REGION", ep.Region},
 		{"AWS_ENDPOINT_URL_APPRUNNER", ep.API},
+		// The same listener serves the CloudWatch Logs reads of App
+		// Runner's log groups, and STS GetCallerIdentity, which Terraform's
+		// provider calls first.
+		{"AWS_ENDPOINT_URL_LOGS", ep.API},
+		{"AWS_ENDPOINT_URL_STS", ep.API},
 		{"AWS_EC2_METADATA_DISABLED", "true"},
 	} {
 		fmt.Fprintf(w, "export %s=%s\n", kv[0], quote(kv[1]))
