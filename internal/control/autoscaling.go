@@ -40,7 +40,7 @@ func (c *Control) newASC(name string, rev, maxConc, min, max int64, isDefault bo
 		Name:           name,
 		Revision:       rev,
 		Latest:         true,
-		Status:         ar.AutoScalingConfigurationStatusActive,
+		Status:         store.ASCActive,
 		MaxConcurrency: maxConc,
 		MinSize:        min,
 		MaxSize:        max,
@@ -71,7 +71,7 @@ func findASC(tx *store.Tx, arn string) (store.AutoScalingConfiguration, error) {
 	}
 	for i := len(revs) - 1; i >= 0; i-- {
 		r := revs[i]
-		if r.Status != ar.AutoScalingConfigurationStatusActive {
+		if r.Status != store.ASCActive {
 			continue
 		}
 		if len(parts) == 1 || strconv.FormatInt(r.Revision, 10) == parts[1] {
@@ -90,7 +90,7 @@ func resolveServiceASC(tx *store.Tx, arn string) (store.AutoScalingConfiguration
 		if errors.As(err, &ae) {
 			return a, ar.InvalidRequest("AutoScalingConfigurationArn: %s", ae.Message)
 		}
-		if err == nil && a.Status != ar.AutoScalingConfigurationStatusActive {
+		if err == nil && a.Status != store.ASCActive {
 			return a, ar.InvalidRequest("AutoScalingConfigurationArn: %s is %s", arn, a.Status)
 		}
 		return a, err
@@ -101,7 +101,7 @@ func resolveServiceASC(tx *store.Tx, arn string) (store.AutoScalingConfiguration
 	}
 	var fallback *store.AutoScalingConfiguration
 	for _, a := range all {
-		if a.Status != ar.AutoScalingConfigurationStatusActive {
+		if a.Status != store.ASCActive {
 			continue
 		}
 		if a.IsDefault {
@@ -174,7 +174,7 @@ func (c *Control) CreateAutoScalingConfiguration(ctx context.Context, in *ar.Cre
 		names := map[string]bool{}
 		var revs []store.AutoScalingConfiguration
 		for _, a := range all {
-			if a.Status == ar.AutoScalingConfigurationStatusActive {
+			if a.Status == store.ASCActive {
 				names[a.Name] = true
 			}
 			if a.Name == in.AutoScalingConfigurationName {
@@ -187,7 +187,7 @@ func (c *Control) CreateAutoScalingConfiguration(ctx context.Context, in *ar.Cre
 		active := 0
 		var rev int64 = 1
 		for _, r := range revs {
-			if r.Status == ar.AutoScalingConfigurationStatusActive {
+			if r.Status == store.ASCActive {
 				active++
 			}
 			rev = max(rev, r.Revision+1)
@@ -243,7 +243,7 @@ func (c *Control) ListAutoScalingConfigurations(ctx context.Context, in *ar.List
 			return err
 		}
 		for _, a := range all {
-			if a.Status != ar.AutoScalingConfigurationStatusActive || (in.LatestOnly && !a.Latest) {
+			if a.Status != store.ASCActive || (in.LatestOnly && !a.Latest) {
 				continue
 			}
 			s, err := ascSummary(tx, a)
@@ -273,7 +273,7 @@ func (c *Control) DeleteAutoScalingConfiguration(ctx context.Context, in *ar.Del
 		if err != nil {
 			return err
 		}
-		if a.Status != ar.AutoScalingConfigurationStatusActive {
+		if a.Status != store.ASCActive {
 			return ar.NotFound("Auto scaling configuration not found: %s", in.AutoScalingConfigurationArn)
 		}
 		if a.Name == DefaultASCName {
@@ -300,10 +300,10 @@ func (c *Control) DeleteAutoScalingConfiguration(ctx context.Context, in *ar.Del
 		}
 		now := c.now()
 		for _, t := range targets {
-			if t.Status != ar.AutoScalingConfigurationStatusActive {
+			if t.Status != store.ASCActive {
 				continue
 			}
-			t.Status, t.DeletedAt, t.Latest, t.IsDefault = ar.AutoScalingConfigurationStatusInactive, now, false, false
+			t.Status, t.DeletedAt, t.Latest, t.IsDefault = store.ASCInactive, now, false, false
 			if err := tx.PutAutoScalingConfiguration(t); err != nil {
 				return err
 			}
@@ -329,7 +329,7 @@ func (c *Control) UpdateDefaultAutoScalingConfiguration(ctx context.Context, in 
 		if err != nil {
 			return err
 		}
-		if a.Status != ar.AutoScalingConfigurationStatusActive {
+		if a.Status != store.ASCActive {
 			return ar.InvalidRequest("%s revision %d is %s and can't be the default", a.Name, a.Revision, a.Status)
 		}
 		all, err := tx.AutoScalingConfigurations("")

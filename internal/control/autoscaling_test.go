@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	ar "github.com/slipwayhq/slipway/internal/apprunner"
+	"github.com/slipwayhq/slipway/internal/store"
 )
 
 const ascPrefix = "arn:aws:apprunner:us-east-1:123456789012:autoscalingconfiguration/"
@@ -43,7 +44,7 @@ func TestEnsureDefaultAutoScalingIdempotent(t *testing.T) {
 	}
 	d := out.AutoScalingConfigurationSummaryList[0]
 	if deref(d.AutoScalingConfigurationName) != DefaultASCName || d.AutoScalingConfigurationRevision != 1 || !deref(d.IsDefault) ||
-		deref(d.Status) != ar.AutoScalingConfigurationStatusActive {
+		deref(d.Status) != store.ASCActive {
 		t.Errorf("default = %+v, want DefaultConfiguration rev 1, ACTIVE, default", d)
 	}
 	full, err := f.describeASC(t, deref(d.AutoScalingConfigurationArn))
@@ -180,7 +181,7 @@ func TestDeleteAutoScaling(t *testing.T) {
 	if err != nil {
 		t.Fatalf("delete unused revision: %v", err)
 	}
-	if a := del.AutoScalingConfiguration; deref(a.Status) != ar.AutoScalingConfigurationStatusInactive || a.DeletedAt == nil {
+	if a := del.AutoScalingConfiguration; deref(a.Status) != store.ASCInactive || a.DeletedAt == nil {
 		t.Errorf("deleted revision: status %s, DeletedAt %v; want INACTIVE with DeletedAt", deref(a.Status), a.DeletedAt)
 	}
 	_, err = f.c.DeleteAutoScalingConfiguration(ctx, &ar.DeleteAutoScalingConfigurationRequest{AutoScalingConfigurationArn: deref(r1.AutoScalingConfigurationArn)})
@@ -276,7 +277,7 @@ func TestDefaultCannotDisappear(t *testing.T) {
 			}
 			_, err := f.c.UpdateDefaultAutoScalingConfiguration(context.Background(), &ar.UpdateDefaultAutoScalingConfigurationRequest{
 				AutoScalingConfigurationArn: deref(old.AutoScalingConfigurationArn)})
-			wantAPIError(t, err, ar.CodeInvalidRequest, "INACTIVE")
+			wantAPIError(t, err, ar.CodeInvalidRequest, "inactive")
 		}, DefaultASCName},
 	}
 	for _, tt := range tests {

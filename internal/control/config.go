@@ -40,10 +40,11 @@ func checkConfig(cfg *store.Config) error {
 	if err := defaultNetwork(cfg.Network); err != nil {
 		return err
 	}
-	if cfg.Observability == nil {
-		cfg.Observability = &ar.ServiceObservabilityConfiguration{}
-	}
-	if cfg.Observability.ObservabilityEnabled && deref(cfg.Observability.ObservabilityConfigurationArn) == "" {
+	// Blocks that have no default in App Runner's Describe (observability,
+	// encryption, authentication, code and image configurations) stay
+	// absent unless given: Terraform's provider compares them with its
+	// configuration, and a block it never set is drift for ever.
+	if o := cfg.Observability; o != nil && o.ObservabilityEnabled && deref(o.ObservabilityConfigurationArn) == "" {
 		return ar.InvalidRequest("ObservabilityConfigurationArn is required when ObservabilityEnabled is true")
 	}
 	return nil
@@ -72,13 +73,10 @@ func checkSource(src *ar.SourceConfiguration) error {
 			return ar.InvalidRequest("AutoDeploymentsEnabled can't be true for an ECR_PUBLIC image repository: " +
 				"automatic deployments need a private (ECR) repository")
 		}
-		if img.ImageConfiguration == nil {
-			img.ImageConfiguration = &ar.ImageConfiguration{}
+		if ic := img.ImageConfiguration; ic != nil && ic.Port != nil {
+			return checkPort("SourceConfiguration.ImageRepository.ImageConfiguration.Port", *ic.Port)
 		}
-		if img.ImageConfiguration.Port == nil {
-			img.ImageConfiguration.Port = ptr(defaultPort)
-		}
-		return checkPort("SourceConfiguration.ImageRepository.ImageConfiguration.Port", *img.ImageConfiguration.Port)
+		return nil
 	}
 }
 
@@ -88,11 +86,9 @@ func checkCode(code *ar.CodeRepository) error {
 			return err
 		}
 	}
-	if code.CodeConfiguration == nil {
-		code.CodeConfiguration = &ar.CodeConfiguration{ConfigurationSource: ar.ConfigurationSourceRepository}
-	}
+	// Without a CodeConfiguration, apprunner.yaml configures the build.
 	cc := code.CodeConfiguration
-	if cc.ConfigurationSource == ar.ConfigurationSourceApi {
+	if cc != nil && cc.ConfigurationSource == ar.ConfigurationSourceApi {
 		v := cc.CodeConfigurationValues
 		if v == nil {
 			return ar.InvalidRequest("CodeConfigurationValues is required when ConfigurationSource is API")

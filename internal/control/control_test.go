@@ -163,8 +163,10 @@ func TestCreateServiceDefaults(t *testing.T) {
 	if got := deref(s.SourceConfiguration.AutoDeploymentsEnabled); !got {
 		t.Error("AutoDeploymentsEnabled = false, want true by default for code")
 	}
-	if cc := s.SourceConfiguration.CodeRepository.CodeConfiguration; cc == nil || cc.ConfigurationSource != ar.ConfigurationSourceRepository {
-		t.Errorf("CodeConfiguration = %+v, want ConfigurationSource REPOSITORY", cc)
+	// Blocks without a default in App Runner's Describe stay absent when
+	// not given (apprunner.yaml configures the build).
+	if cc := s.SourceConfiguration.CodeRepository.CodeConfiguration; cc != nil {
+		t.Errorf("CodeConfiguration = %+v, want none (not given)", cc)
 	}
 	if ic := s.InstanceConfiguration; deref(ic.Cpu) != "1024" || deref(ic.Memory) != "2048" {
 		t.Errorf("InstanceConfiguration = %s/%s, want 1024/2048", deref(ic.Cpu), deref(ic.Memory))
@@ -179,8 +181,8 @@ func TestCreateServiceDefaults(t *testing.T) {
 		t.Errorf("NetworkConfiguration = egress %q, public %v, ip %q; want DEFAULT, true, IPV4",
 			deref(n.EgressConfiguration.EgressType), n.IngressConfiguration.IsPubliclyAccessible, deref(n.IpAddressType))
 	}
-	if s.ObservabilityConfiguration == nil || s.ObservabilityConfiguration.ObservabilityEnabled {
-		t.Errorf("ObservabilityConfiguration = %+v, want disabled", s.ObservabilityConfiguration)
+	if s.ObservabilityConfiguration != nil {
+		t.Errorf("ObservabilityConfiguration = %+v, want none (not given)", s.ObservabilityConfiguration)
 	}
 	asc := s.AutoScalingConfigurationSummary
 	if asc == nil || deref(asc.AutoScalingConfigurationName) != DefaultASCName || asc.AutoScalingConfigurationRevision != 1 ||
@@ -247,15 +249,21 @@ func TestCreateServiceVariants(t *testing.T) {
 			},
 		},
 		{
-			name: "ECR_PUBLIC image: no auto deployments, port 8080",
+			name: "ECR_PUBLIC image: no auto deployments, no blocks that were not given",
 			req:  imageRequest("public-img", ar.ImageRepositoryTypeEcrPublic),
 			check: func(t *testing.T, s *ar.Service) {
 				src := s.SourceConfiguration
 				if deref(src.AutoDeploymentsEnabled) {
 					t.Error("AutoDeploymentsEnabled = true, want false for ECR_PUBLIC")
 				}
-				if got := deref(src.ImageRepository.ImageConfiguration.Port); got != "8080" {
-					t.Errorf("Port = %q, want 8080", got)
+				// Terraform reads these back and compares them with its
+				// configuration: a block it did not set is drift.
+				if ic := src.ImageRepository.ImageConfiguration; ic != nil {
+					t.Errorf("ImageConfiguration = %+v, want none (not given)", ic)
+				}
+				if s.ObservabilityConfiguration != nil || s.EncryptionConfiguration != nil || src.AuthenticationConfiguration != nil {
+					t.Errorf("Observability %+v, Encryption %+v, Authentication %+v: want none (not given)",
+						s.ObservabilityConfiguration, s.EncryptionConfiguration, src.AuthenticationConfiguration)
 				}
 			},
 		},

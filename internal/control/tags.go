@@ -27,7 +27,7 @@ func taggable(tx *store.Tx, arn string) error {
 		return err
 	case ar.ResourceAutoScalingConfiguration:
 		r, e := tx.AutoScalingConfiguration(arn)
-		what, status, live, err = "auto scaling configuration", r.Status, r.Status == ar.AutoScalingConfigurationStatusActive, e
+		what, status, live, err = "auto scaling configuration", r.Status, r.Status == store.ASCActive, e
 	case ar.ResourceObservabilityConfiguration:
 		r, e := tx.ObservabilityConfiguration(arn)
 		what, status, live, err = "observability configuration", r.Status, r.Status == ar.ObservabilityConfigurationStatusActive, e

@@ -5,6 +5,14 @@ import (
 	"errors"
 )
 
+// Auto scaling configuration statuses. App Runner sends them in lower case,
+// though its model's enum is upper case, and clients (Terraform's waiters)
+// match what it sends.
+const (
+	ASCActive   = "active"
+	ASCInactive = "inactive"
+)
+
 const ascColumns = `arn, name, revision, latest, status, max_concurrency, min_size, max_size, created_at, deleted_at, is_default`
 
 func scanASC(row scanner) (AutoScalingConfiguration, error) {

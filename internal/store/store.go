@@ -83,6 +83,8 @@ CREATE TABLE IF NOT EXISTS autoscaling_configurations (
 	is_default      INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS autoscaling_name ON autoscaling_configurations(name, revision);
+-- Rows written before statuses were sent in lower case, as App Runner does.
+UPDATE autoscaling_configurations SET status = lower(status) WHERE status != lower(status);
 CREATE TABLE IF NOT EXISTS tags (
 	arn   TEXT NOT NULL,
 	key   TEXT NOT NULL,

@@ -335,7 +335,7 @@ func TestAutoScalingConfigurations(t *testing.T) {
 	mk := func(name string, rev int64, latest, isDefault bool) AutoScalingConfiguration {
 		return AutoScalingConfiguration{
 			ARN:  "arn:aws:apprunner:us-east-1:123456789012:autoscalingconfiguration/" + name + "/" + string(rune('0'+rev)) + "/id",
-			Name: name, Revision: rev, Latest: latest, Status: ar.AutoScalingConfigurationStatusActive,
+			Name: name, Revision: rev, Latest: latest, Status: ASCActive,
 			MaxConcurrency: 100, MinSize: 1, MaxSize: 25, CreatedAt: t0, IsDefault: isDefault,
 		}
 	}
@@ -373,12 +373,12 @@ func TestAutoScalingConfigurations(t *testing.T) {
 		return nil
 	})
 	// Updates change only the mutable columns.
-	h2.Latest, h2.Status, h2.DeletedAt, h2.IsDefault = false, ar.AutoScalingConfigurationStatusInactive, t0.Add(time.Hour), true
+	h2.Latest, h2.Status, h2.DeletedAt, h2.IsDefault = false, ASCInactive, t0.Add(time.Hour), true
 	h2.MinSize = 99 // immutable
 	update(t, s, func(tx *Tx) error { return tx.PutAutoScalingConfiguration(h2) })
 	view(t, s, func(tx *Tx) error {
 		got, _ := tx.AutoScalingConfiguration(h2.ARN)
-		if got.Latest || got.Status != ar.AutoScalingConfigurationStatusInactive || !got.DeletedAt.Equal(h2.DeletedAt) || !got.IsDefault {
+		if got.Latest || got.Status != ASCInactive || !got.DeletedAt.Equal(h2.DeletedAt) || !got.IsDefault {
 			t.Errorf("after update = %+v, want latest false, INACTIVE, deleted, default", got)
 		}
 		if got.MinSize != 3 {

@@ -40,7 +40,7 @@ def source(name):
     }
 
 asc = c.create_auto_scaling_configuration(AutoScalingConfigurationName="two-min", MinSize=2, MaxSize=4)["AutoScalingConfiguration"]
-assert asc["AutoScalingConfigurationRevision"] == 1 and asc["Latest"] and asc["Status"] == "ACTIVE", asc
+assert asc["AutoScalingConfigurationRevision"] == 1 and asc["Latest"] and asc["Status"] == "active", asc
 asc2 = c.create_auto_scaling_configuration(AutoScalingConfigurationName="two-min", MinSize=2, MaxSize=5)["AutoScalingConfiguration"]
 assert asc2["AutoScalingConfigurationRevision"] == 2, asc2
 names = [a["AutoScalingConfigurationName"] + ":" + str(a["AutoScalingConfigurationRevision"])
