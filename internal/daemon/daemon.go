@@ -190,6 +190,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	mux := http.NewServeMux()
 	mux.Handle("POST /{$}", &api.Endpoint{
 		AppRunner: api.NewServer(auth, ctl, log.With("component", "api")),
+		STS:       api.NewSTS(auth, cfg.Account, log.With("component", "sts")),
 	})
 	mux.Handle("GET "+api.LogsPath, api.LogsHandler(auth, eng))
 	mux.Handle("GET "+api.DeploymentsPath, api.DeploymentsHandler(auth, ctl))
