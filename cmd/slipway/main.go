@@ -116,6 +116,8 @@ func runServer(args []string) error {
 	fs.StringVar(&cfg.RFC2136.KeyName, "rfc2136-key-name", "", "name of the TSIG key the DNS server accepts updates signed with")
 	fs.StringVar(&cfg.RFC2136.KeyAlg, "rfc2136-key-alg", "hmac-sha256", "algorithm of the TSIG key: hmac-sha1, hmac-sha224, hmac-sha256, hmac-sha384 or hmac-sha512")
 	fs.StringVar(&cfg.RFC2136.KeyFile, "rfc2136-key-file", "", "`FILE` holding the TSIG key's base64 secret, alone or in the key statement tsig-keygen prints")
+	fs.StringVar(&cfg.ECRRegistry, "ecr-registry", "", "`HOST:PORT` of the registry that stands for Slipway's own ECR: <account-id>.dkr.ecr.<region>.amazonaws.com/REPO:TAG is pulled from HOST:PORT/REPO:TAG (credentials from the host's docker config)")
+	fs.StringVar(&cfg.ECRPublicRegistry, "ecr-public-registry", "", "`HOST:PORT` of a mirror of ECR Public: public.ecr.aws/ALIAS/REPO:TAG is pulled from HOST:PORT/ALIAS/REPO:TAG")
 	fs.IntVar(&cfg.MaxCustomDomains, "max-custom-domains", 20, "quota of custom domains per service (App Runner's is 5)")
 	fs.DurationVar(&cfg.DomainValidationTimeout, "domain-validation-timeout", 72*time.Hour, "how long a custom domain may wait for its certificate before it fails")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")

@@ -14,9 +14,12 @@ import (
 	"github.com/slipwayhq/slipway/internal/store"
 )
 
-// ImageResolver resolves an image tag to a digest reference.
+// ImageResolver resolves an image tag to a digest reference, and says
+// which registry reference an identifier stands for (an ECR identifier is
+// served by a registry Slipway maps it to).
 type ImageResolver interface {
 	Resolve(ctx context.Context, ref string, public bool) (string, error)
+	Locate(ref string) (string, error)
 }
 
 // SetImages makes the watcher follow the tags of image services with
@@ -136,7 +139,8 @@ func RegistryHandler(secret []byte, w *Watcher, log *slog.Logger) http.Handler {
 		matched := 0
 		for _, s := range svcs {
 			for _, p := range pushes {
-				if p.Matches(s.Config.Source.ImageRepository.ImageIdentifier) {
+				ref, err := w.images.Locate(s.Config.Source.ImageRepository.ImageIdentifier)
+				if err == nil && p.Matches(ref) {
 					w.TriggerImage(s.ARN)
 					matched++
 					break

@@ -23,6 +23,7 @@ import (
 	"github.com/slipwayhq/slipway/internal/metrics"
 	"github.com/slipwayhq/slipway/internal/router"
 	"github.com/slipwayhq/slipway/internal/secret"
+	"github.com/slipwayhq/slipway/internal/source/image"
 	"github.com/slipwayhq/slipway/internal/source/git"
 	"github.com/slipwayhq/slipway/internal/store"
 )
@@ -67,6 +68,10 @@ type Config struct {
 	// challenges, which wildcard custom domains need: "" (none) or
 	// ACMEDNSRFC2136.
 	ACMEDNS string
+	// ECRRegistry is the registry that holds the repositories of Slipway's
+	// own ECR (<account>.dkr.ecr.<region>.amazonaws.com/...), and
+	// ECRPublicRegistry a mirror of public.ecr.aws; empty maps none.
+	ECRRegistry, ECRPublicRegistry string
 	// RFC2136 configures the ACMEDNSRFC2136 provider.
 	RFC2136 RFC2136
 	// MaxCustomDomains is the quota of custom domains per service.
@@ -160,8 +165,10 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}, st, backend, rt, gitCache,
 		secret.Store{Dir: filepath.Join(cfg.DataDir, "secrets")},
 		log.With("component", "engine"))
+	images := imageResolver{ecr: image.ECR{Account: cfg.Account, Region: cfg.Region,
+		Registry: cfg.ECRRegistry, PublicRegistry: cfg.ECRPublicRegistry}}
 	if dock != nil {
-		eng.SetDocker(dock, imageResolver{})
+		eng.SetDocker(dock, images)
 	}
 	eng.SetObserver(met)
 	met.WatchRouter(rt)
@@ -183,7 +190,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	watcher := autodeploy.NewWatcher(st, gitCache, ctl, cfg.GitPollInterval, log.With("component", "autodeploy"))
 	if dock != nil {
-		watcher.SetImages(imageResolver{})
+		watcher.SetImages(images)
 	}
 
 	auth := &api.Authenticator{Keys: creds, Region: cfg.Region, Service: "apprunner", MaxSkew: 15 * time.Minute}

@@ -75,16 +75,27 @@ func daemonLabel(dataDir string) string {
 }
 
 // imageResolver resolves tags with the host's docker credentials, or
-// anonymously for public (ECR_PUBLIC) repositories.
-type imageResolver struct{ reg image.Registry }
+// anonymously for public (ECR_PUBLIC) repositories, at the registry that
+// stands for an ECR identifier (--ecr-registry, --ecr-public-registry).
+type imageResolver struct {
+	reg image.Registry
+	ecr image.ECR
+}
 
 func (r imageResolver) Resolve(ctx context.Context, ref string, public bool) (string, error) {
+	loc, err := r.ecr.Locate(ref)
+	if err != nil {
+		return "", err
+	}
 	access := image.Private
 	if public {
 		access = image.Public
 	}
-	return r.reg.Resolve(ctx, ref, access)
+	return r.reg.Resolve(ctx, loc, access)
 }
+
+// Locate returns the reference registry requests for ref use.
+func (r imageResolver) Locate(ref string) (string, error) { return r.ecr.Locate(ref) }
 
 // Instance network choices (--instance-network).
 const (

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -232,7 +231,9 @@ func (e *Engine) prepareImage(ctx context.Context, op store.Operation, cfg store
 	ref := img.ImageIdentifier
 	if op.Trigger == triggerAuto && op.Revision != "" {
 		ref = op.Revision // the digest the automatic deployment decided on
-	} else if !strings.Contains(ref, "@sha256:") {
+	} else {
+		// A digest is resolved too: the answer names the registry that
+		// serves the identifier (an ECR identifier maps to another).
 		logs.printf("resolving %s", ref)
 		d, err := e.images.Resolve(ctx, ref, img.ImageRepositoryType == ar.ImageRepositoryTypeEcrPublic)
 		if err != nil {
