@@ -229,7 +229,14 @@ func (e *AWSError) Error() string { return fmt.Sprintf("aws exited %d: %s", e.Co
 // AWS runs the real aws CLI's apprunner commands against the server and
 // decodes their JSON output.
 func (s *Server) AWS(args ...string) (map[string]any, error) {
-	cmd := exec.Command("aws", append(append([]string{"apprunner"}, args...), "--output", "json")...)
+	return s.CLI(append([]string{"apprunner"}, args...)...)
+}
+
+// CLI runs the real aws CLI with any service's command ("sts",
+// "get-caller-identity") against the server, with the environment `slipway
+// env` prints, and decodes its JSON output.
+func (s *Server) CLI(args ...string) (map[string]any, error) {
+	cmd := exec.Command("aws", append(args, "--output", "json")...)
 	cmd.Env = s.Env
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -247,6 +254,16 @@ func (s *Server) AWS(args ...string) (map[string]any, error) {
 		}
 	}
 	return out, nil
+}
+
+// MustCLI is CLI for calls that must succeed.
+func (s *Server) MustCLI(args ...string) map[string]any {
+	s.t.Helper()
+	out, err := s.CLI(args...)
+	if err != nil {
+		s.t.Fatalf("aws %s: %v", strings.Join(args, " "), err)
+	}
+	return out
 }
 
 // MustAWS is AWS for calls that must succeed.
