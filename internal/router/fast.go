@@ -13,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 // The fast path serves HTTP/1.1 keep-alive connections in one goroutine
@@ -58,6 +60,14 @@ type fastConn struct {
 	// bodyRead says a streamed request body was read whole from the
 	// client; the goroutine sending it sets it.
 	bodyRead atomic.Bool
+
+	// span is the request's span when its route is traced, else nil;
+	// tracestate says the client's tracestate goes on with it (it came
+	// with the traceparent the span continues); traceBuf holds the
+	// headers that carry it to the backend.
+	span       trace.Span
+	tracestate bool
+	traceBuf   []byte
 
 	// readDeadline is the read deadline set on nc, as setReadDeadline
 	// left it.
@@ -192,6 +202,13 @@ func (c *fastConn) proxy() (keep bool) {
 	}
 	status := 0
 	e, b, full := r.acquire(host, "")
+	if e != nil && e.trace != nil {
+		c.startSpan(e.trace, start)
+		defer func() {
+			endSpan(c.span, status)
+			c.span = nil
+		}()
+	}
 	if r.obs != nil && e != nil {
 		service := e.route.Service
 		defer func() { r.obs.Request(service, status, time.Since(start)) }()
@@ -351,7 +368,7 @@ func (c *fastConn) writeHead(w *bufio.Writer) {
 	xff := c.scratch[:0]
 	for _, f := range h.fields {
 		switch {
-		case h.hopByHop(f):
+		case h.hopByHop(f), c.span != nil && c.traceField(f.name):
 			continue
 		case is(f.name, "x-forwarded-for"):
 			xff = append(append(xff, f.value...), ", "...)
@@ -366,6 +383,9 @@ func (c *fastConn) writeHead(w *bufio.Writer) {
 	}
 	if h.teTrailers {
 		w.WriteString("Te: trailers\r\n")
+	}
+	if c.span != nil {
+		c.writeTraceHeaders(w)
 	}
 	if c.clientIP != "" {
 		w.WriteString("X-Forwarded-For: ")

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 // DefaultRequestTimeout bounds a proxied request when Config leaves it zero;
@@ -42,6 +44,9 @@ type Config struct {
 	// HTTPSPort is the port HTTPS is served on, for redirects from plain
 	// HTTP (see SetAlias); 443 is left out of the URL.
 	HTTPSPort int
+	// Tracer, if set, makes a server span of every request for a route
+	// that is Traced. Nil means none, at no cost.
+	Tracer trace.Tracer
 }
 
 // DefaultQueueTimeout is how long a request waits for capacity by default.
@@ -94,7 +99,12 @@ type Route struct {
 	// Host is the host name without port; it is matched case-insensitively.
 	Host string
 	// Service is the service name, shown in pages and logs.
-	Service  string
+	Service string
+	// ServiceARN is the service's ARN, an attribute of its spans.
+	ServiceARN string
+	// Traced makes the router trace the route's requests (see trace.go),
+	// when Config.Tracer is set.
+	Traced   bool
 	State    State
 	Backends []Backend
 	// MaxConcurrency is the most requests one backend is sent at once (App
@@ -120,6 +130,7 @@ type Router struct {
 	obs          Observer
 	challenge    func(http.ResponseWriter, *http.Request) bool
 	httpsPort    int
+	tracer       trace.Tracer
 	proxy        *httputil.ReverseProxy
 	// transport is the pool of connections to backends, wrapped by the
 	// retrying RoundTripper that proxy uses.
@@ -184,6 +195,7 @@ func New(cfg Config, log *slog.Logger) *Router {
 		obs:          cfg.Observer,
 		challenge:    cfg.Challenge,
 		httpsPort:    cfg.HTTPSPort,
+		tracer:       cfg.Tracer,
 		aliases:      make(map[string]string),
 		counters:     make(map[string]*counter),
 		gates:        make(map[string]*gate),
@@ -254,11 +266,17 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			return
 		}
 	}
-	if r.obs != nil {
-		if e := (*r.table.Load())[host]; e != nil {
+	if r.obs != nil || r.tracer != nil {
+		if e := (*r.table.Load())[host]; e != nil && (r.obs != nil || e.trace != nil) {
 			sw := &statusWriter{ResponseWriter: w}
-			defer r.observe(e.route.Service, sw, time.Now())
 			w = sw
+			if r.obs != nil {
+				defer r.observe(e.route.Service, sw, time.Now())
+			}
+			if e.trace != nil {
+				span := e.trace.startHTTP(req, name)
+				defer func() { endSpan(span, sw.status) }()
+			}
 		}
 	}
 	e, b, full := r.acquire(host, "")

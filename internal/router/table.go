@@ -9,6 +9,8 @@ type routeEntry struct {
 	backends []*backendEntry
 	next     atomic.Uint64
 	gate     *gate // the host's queue, shared by every version of the route
+	// trace makes the route's spans; nil when it is not traced.
+	trace *routeTrace
 }
 
 type backendEntry struct {
@@ -92,6 +94,9 @@ func (r *Router) newEntryLocked(route Route) *routeEntry {
 	}
 	e := &routeEntry{route: route, backends: make([]*backendEntry, 0, len(route.Backends)), gate: g}
 	e.route.Backends = nil
+	if route.Traced && r.tracer != nil {
+		e.trace = newRouteTrace(r.tracer, route)
+	}
 	for _, b := range route.Backends {
 		c := r.counters[b.ID]
 		if c == nil {
