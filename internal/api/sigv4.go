@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -58,6 +59,9 @@ func (a *Authenticator) Verify(ctx context.Context, r *http.Request, body []byte
 		return "", &authError{"InvalidSignatureException", fmt.Sprintf(
 			"Credential should be scoped to a valid region and service: expected %s/%s, got %s/%s.",
 			a.Region, a.Service, parsed.region, parsed.service)}
+	}
+	if err := checkSignedHeaders(r.Header, parsed.signedHeaders); err != nil {
+		return "", err
 	}
 	dateHeader := r.Header.Get("X-Amz-Date")
 	signedAt, err := time.Parse(amzDateFormat, dateHeader)
@@ -123,6 +127,25 @@ func (a *Authenticator) Verify(ctx context.Context, r *http.Request, body []byte
 			"Check your AWS Secret Access Key and signing method. Consult the service documentation for details."}
 	}
 	return parsed.accessKey, nil
+}
+
+// checkSignedHeaders requires host and every x-amz-* header the request
+// carries (its date, its operation in X-Amz-Target) to be signed: an
+// unsigned header could be swapped on a captured request, turning a signed
+// DescribeService into a PauseService.
+func checkSignedHeaders(h http.Header, signed []string) error {
+	if !slices.Contains(signed, "host") {
+		return &authError{"IncompleteSignatureException",
+			"'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization."}
+	}
+	for name := range h {
+		l := strings.ToLower(name)
+		if strings.HasPrefix(l, "x-amz-") && !slices.Contains(signed, l) {
+			return &authError{"IncompleteSignatureException",
+				fmt.Sprintf("'%s' must be a 'SignedHeader' in the AWS Authorization.", name)}
+		}
+	}
+	return nil
 }
 
 type authorization struct {

@@ -140,6 +140,15 @@ func TestVerify(t *testing.T) {
 			}},
 		{name: "missing X-Amz-Date", now: signedAt, wantCode: "IncompleteSignatureException",
 			mutate: func(r *http.Request) { r.Header.Del("X-Amz-Date") }},
+		{name: "operation header added after signing", now: signedAt, wantCode: "IncompleteSignatureException",
+			mutate: func(r *http.Request) { r.Header.Set("X-Amz-Target", "AppRunner.PauseService") }},
+		{name: "operation header signed", opts: signOpts{target: "AppRunner.ListServices"}, now: signedAt},
+		{name: "any x-amz header unsigned", now: signedAt, wantCode: "IncompleteSignatureException",
+			mutate: func(r *http.Request) { r.Header.Set("X-Amz-Security-Token", "x") }},
+		{name: "host not signed", now: signedAt, wantCode: "IncompleteSignatureException",
+			mutate: func(r *http.Request) {
+				r.Header.Set("Authorization", strings.Replace(r.Header.Get("Authorization"), "SignedHeaders=content-length;content-type;host;", "SignedHeaders=content-length;content-type;", 1))
+			}},
 		{name: "X-Amz-Date on another day than the scope", now: signedAt.Add(-5 * time.Minute), wantCode: "InvalidSignatureException",
 			mutate: func(r *http.Request) { r.Header.Set("X-Amz-Date", "20240101T235959Z") }},
 	}
