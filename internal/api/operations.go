@@ -2,8 +2,9 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
+
+	jsonv2 "github.com/go-json-experiment/json"
 
 	ar "github.com/slipwayhq/slipway/internal/apprunner"
 )
@@ -138,7 +139,10 @@ func op[I any, O any, PI interface {
 	return func(ctx context.Context, body []byte) (any, error) {
 		in := new(I)
 		if len(body) > 0 {
-			if err := json.Unmarshal(body, in); err != nil {
+			// Member names match case-sensitively, as in AWS's protocol
+			// ("serviceArn" is an unknown member, not ServiceArn), which
+			// encoding/json's case folding cannot do.
+			if err := jsonv2.Unmarshal(body, in); err != nil {
 				return nil, &wireError{code: "SerializationException", status: 400, msg: fmt.Sprintf("malformed request body: %v", err)}
 			}
 		}

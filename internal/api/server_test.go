@@ -257,6 +257,8 @@ func TestServeHTTPErrors(t *testing.T) {
 			wantStatus: 400, wantCode: "InvalidRequestException", wantMsg: "'serviceName'", wantNoCalls: true},
 		{name: "validation: required member missing", op: "DescribeService", body: `{}`,
 			wantStatus: 400, wantCode: "InvalidRequestException", wantMsg: "serviceArn", wantNoCalls: true},
+		{name: "member names are case-sensitive", op: "DescribeService", body: `{"serviceArn":"` + testServiceARN + `"}`,
+			wantStatus: 400, wantCode: "InvalidRequestException", wantMsg: "serviceArn", wantNoCalls: true},
 		{name: "malformed JSON", op: "DescribeService", body: `{"ServiceArn":`,
 			wantStatus: 400, wantCode: "SerializationException", wantNoCalls: true},
 		{name: "wrong JSON type", op: "ListServices", body: `{"MaxResults":"five"}`,
