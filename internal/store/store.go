@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/slipwayhq/slipway/internal/failpoint"
 	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
 )
 
@@ -231,9 +232,11 @@ func (s *Store) Update(ctx context.Context, fn func(tx *Tx) error) error {
 		sqlTx.Rollback()
 		return err
 	}
+	failpoint.Hit("store.before-commit")
 	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
+	failpoint.Hit("store.after-commit")
 	s.notify()
 	return nil
 }
