@@ -87,6 +87,7 @@ func runServer(args []string) error {
 	fs.StringVar(&cfg.DataDir, "data-dir", defaultDataDir(), "state directory (database, credentials, builds, logs)")
 	fs.StringVar(&cfg.APIListen, "api-listen", "127.0.0.1:8600", "address of the App Runner API")
 	fs.StringVar(&cfg.RouterListen, "router-listen", "127.0.0.1:8080", "address of the router that serves the apps")
+	fs.IntVar(&cfg.APIMaxConnections, "api-max-connections", 512, "most connections the API listener holds open at once; more wait to be accepted")
 	fs.StringVar(&cfg.MetricsListen, "metrics-listen", "", "address serving Prometheus metrics at /metrics (default: on the API listener)")
 	fs.StringVar(&cfg.Region, "region", "us-east-1", "AWS region Slipway answers as")
 	fs.StringVar(&cfg.Domain, "domain", "localhost", "domain of service URLs: <id>.<region>.<domain>")
@@ -119,6 +120,7 @@ func runServer(args []string) error {
 	fs.StringVar(&cfg.ECRRegistry, "ecr-registry", "", "`HOST:PORT` of the registry that stands for Slipway's own ECR: <account-id>.dkr.ecr.<region>.amazonaws.com/REPO:TAG is pulled from HOST:PORT/REPO:TAG (credentials from the host's docker config)")
 	fs.StringVar(&cfg.ECRPublicRegistry, "ecr-public-registry", "", "`HOST:PORT` of a mirror of ECR Public: public.ecr.aws/ALIAS/REPO:TAG is pulled from HOST:PORT/ALIAS/REPO:TAG")
 	fs.IntVar(&cfg.MaxCustomDomains, "max-custom-domains", 20, "quota of custom domains per service (App Runner's is 5)")
+	fs.DurationVar(&cfg.LogRetention, "log-retention", 30*24*time.Hour, "how long logs are kept after their last line, as a CloudWatch log group's retention (0: forever)")
 	fs.DurationVar(&cfg.DomainValidationTimeout, "domain-validation-timeout", 72*time.Hour, "how long a custom domain may wait for its certificate before it fails")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {

@@ -31,6 +31,11 @@ func LogsHandler(auth *Authenticator, lr LogReader) http.Handler {
 		}
 		q := r.URL.Query()
 		follow, _ := strconv.ParseBool(q.Get("follow"))
+		if follow {
+			// A stream outlives the listener's ReadTimeout, which is
+			// for reading requests.
+			http.NewResponseController(w).SetReadDeadline(time.Time{})
+		}
 		flusher, _ := w.(http.Flusher)
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		started := false

@@ -12,13 +12,45 @@ import (
 	"strings"
 
 	"github.com/slipwayhq/slipway/internal/apprunner"
+	"github.com/slipwayhq/slipway/internal/logquery"
 )
 
 const (
 	targetPrefix = "AppRunner."
 	contentType  = "application/x-amz-json-1.0"
-	maxBody      = 8 << 20
+	// maxBody caps CreateService and UpdateService, whose configurations
+	// (commands, environment variables of up to 51,200 characters each)
+	// are the largest requests; smallBody caps every other operation.
+	maxBody   = 1 << 20
+	smallBody = 64 << 10
 )
+
+// bodyCap is the most an operation's request body may hold.
+func bodyCap(op string) int64 {
+	switch op {
+	case "CreateService", "UpdateService":
+		return maxBody
+	}
+	return smallBody
+}
+
+// readRequestBody reads a request body of at most limit bytes, refusing a larger
+// one by its Content-Length before reading it.
+func readRequestBody(r *http.Request, limit int64) ([]byte, error) {
+	tooLarge := &wireError{code: "RequestEntityTooLargeException", status: http.StatusRequestEntityTooLarge,
+		msg: fmt.Sprintf("the request body is larger than this operation's limit of %d bytes", limit)}
+	if r.ContentLength > limit {
+		return nil, tooLarge
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		return nil, &wireError{code: "SerializationException", status: 400, msg: "could not read the request body"}
+	}
+	if int64(len(body)) > limit {
+		return nil, tooLarge
+	}
+	return body, nil
+}
 
 // handler runs one operation on a raw JSON body.
 type handler func(ctx context.Context, body []byte) (any, error)
@@ -50,9 +82,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &wireError{code: "UnknownOperationException", status: http.StatusNotFound, msg: "App Runner API requests are POST /"})
 		return
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
-	if err != nil || len(body) > maxBody {
-		writeError(w, &wireError{code: "SerializationException", status: 400, msg: "could not read the request body"})
+	// Nothing is read before the headers show a known key's signature
+	// with the operation signed, and then only what the operation needs.
+	if err := s.auth.Precheck(r); err != nil {
+		s.fail(w, r, "", err)
+		return
+	}
+	op, ok := strings.CutPrefix(r.Header.Get("X-Amz-Target"), targetPrefix)
+	body, err := readRequestBody(r, bodyCap(op))
+	if err != nil {
+		s.fail(w, r, op, err)
 		return
 	}
 	key, err := s.auth.Verify(r.Context(), r, body)
@@ -61,7 +100,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := context.WithValue(r.Context(), ctxKey{}, key)
-	op, ok := strings.CutPrefix(r.Header.Get("X-Amz-Target"), targetPrefix)
 	h := s.ops[op]
 	if !ok || h == nil {
 		s.fail(w, r, op, &wireError{code: "UnknownOperationException", status: 400,
@@ -109,6 +147,7 @@ func toWireError(err error) *wireError {
 		ae  *authError
 		ve  *apprunner.ValidationError
 		ape *apprunner.Error
+		le  *logquery.Error
 	)
 	switch {
 	case errors.As(err, &we):
@@ -126,18 +165,24 @@ func toWireError(err error) *wireError {
 			status = 500
 		}
 		return &wireError{code: ape.Code, status: status, msg: ape.Message}
+	case errors.As(err, &le):
+		return &wireError{code: le.Code, status: 400, msg: le.Message}
 	}
 	return &wireError{code: apprunner.CodeInternalServiceError, status: 500,
 		msg: "An internal error occurred; the daemon's log has the details."}
 }
 
-func writeError(w http.ResponseWriter, e *wireError) {
+func writeError(w http.ResponseWriter, e *wireError) { writeJSONError(w, contentType, e) }
+
+// writeJSONError writes e as AWS JSON 1.0 and 1.1 write errors, which
+// differ only in their content type ct.
+func writeJSONError(w http.ResponseWriter, ct string, e *wireError) {
 	msg := e.msg
 	if len(msg) > 600 { // ErrorMessage's max length in the model
 		msg = msg[:597] + "..."
 	}
 	b, _ := json.Marshal(map[string]string{"__type": e.code, "Message": msg, "message": msg})
-	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("Content-Type", ct)
 	w.Header().Set("X-Amzn-ErrorType", e.code)
 	w.WriteHeader(e.status)
 	w.Write(b)

@@ -443,3 +443,61 @@ func renderResponse(resp *http.Response, body []byte) []byte {
 	b.WriteString("\n")
 	return b.Bytes()
 }
+
+// countingBody records how much of a request body was read.
+type countingBody struct {
+	r    io.Reader
+	read int
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	b.read += n
+	return n, err
+}
+
+func (b *countingBody) Close() error { return nil }
+
+// TestServeHTTPBodyLimits checks that nothing is read before the headers
+// show a valid signature, and that bodies are capped by operation.
+func TestServeHTTPBodyLimits(t *testing.T) {
+	s := newTestServer(&fakeController{list: fixedList()})
+	big := `{"MaxResults":5,"x":"` + strings.Repeat("a", 200<<10) + `"}`
+
+	// Unknown key: refused from the headers alone, the body untouched.
+	r := signRequest(t, big, signOpts{keyID: "AKIDUNKNOWN", target: "AppRunner.ListServices"})
+	cb := &countingBody{r: strings.NewReader(big)}
+	r.Body = cb
+	w := httptest.NewRecorder()
+	s.ServeHTTP(w, r)
+	if got := w.Header().Get("X-Amzn-ErrorType"); got != "UnrecognizedClientException" || cb.read != 0 {
+		t.Errorf("unknown key: %s after reading %d body bytes, want UnrecognizedClientException before reading any", got, cb.read)
+	}
+
+	// A signed ListServices over its 64 KiB cap: 413 from Content-Length,
+	// nothing read.
+	r = signRequest(t, big, signOpts{target: "AppRunner.ListServices"})
+	cb = &countingBody{r: strings.NewReader(big)}
+	r.Body = cb
+	w = httptest.NewRecorder()
+	s.ServeHTTP(w, r)
+	if w.Code != http.StatusRequestEntityTooLarge || cb.read != 0 {
+		t.Errorf("oversized ListServices: status %d after reading %d bytes, want 413 before reading", w.Code, cb.read)
+	}
+
+	// Without a Content-Length the cap still holds while reading.
+	r = signRequest(t, big, signOpts{target: "AppRunner.ListServices"})
+	cb = &countingBody{r: strings.NewReader(big)}
+	r.Body, r.ContentLength = cb, -1
+	w = httptest.NewRecorder()
+	s.ServeHTTP(w, r)
+	if w.Code != http.StatusRequestEntityTooLarge || cb.read > 65<<10+512 {
+		t.Errorf("oversized chunked ListServices: status %d after reading %d bytes, want 413 within the cap", w.Code, cb.read)
+	}
+
+	// CreateService may be larger: 200 KiB reaches validation.
+	resp := do(t, s, "CreateService", big)
+	if resp.StatusCode == http.StatusRequestEntityTooLarge {
+		t.Errorf("a 200 KiB CreateService was refused as too large")
+	}
+}

@@ -43,48 +43,77 @@ const amzDateFormat = "20060102T150405Z"
 
 // Verify checks r's signature over body. It returns the access key ID.
 func (a *Authenticator) Verify(ctx context.Context, r *http.Request, body []byte) (string, error) {
+	pre, err := a.precheck(r)
+	if err != nil {
+		return "", err
+	}
+	return a.verifySignature(ctx, r, body, pre)
+}
+
+// Precheck runs the checks that need no body (a known key, the scope, the
+// signed headers, the clock), so that a request can be refused before its
+// body is read.
+func (a *Authenticator) Precheck(r *http.Request) error {
+	_, err := a.precheck(r)
+	return err
+}
+
+// prechecked is what precheck learnt from the headers.
+type prechecked struct {
+	parsed   authorization
+	secret   string
+	signedAt time.Time
+}
+
+func (a *Authenticator) precheck(r *http.Request) (prechecked, error) {
+	var none prechecked
 	authz := r.Header.Get("Authorization")
 	if authz == "" {
-		return "", &authError{"MissingAuthenticationTokenException", "Missing Authentication Token"}
+		return none, &authError{"MissingAuthenticationTokenException", "Missing Authentication Token"}
 	}
 	parsed, err := parseAuthorization(authz)
 	if err != nil {
-		return "", &authError{"IncompleteSignatureException", err.Error()}
+		return none, &authError{"IncompleteSignatureException", err.Error()}
 	}
 	secret, ok := a.Keys.Secret(parsed.accessKey)
 	if !ok {
-		return "", &authError{"UnrecognizedClientException", "The security token included in the request is invalid."}
+		return none, &authError{"UnrecognizedClientException", "The security token included in the request is invalid."}
 	}
 	if parsed.service != a.Service || parsed.region != a.Region {
-		return "", &authError{"InvalidSignatureException", fmt.Sprintf(
+		return none, &authError{"InvalidSignatureException", fmt.Sprintf(
 			"Credential should be scoped to a valid region and service: expected %s/%s, got %s/%s.",
 			a.Region, a.Service, parsed.region, parsed.service)}
 	}
 	if err := checkSignedHeaders(r.Header, parsed.signedHeaders); err != nil {
-		return "", err
+		return none, err
 	}
 	dateHeader := r.Header.Get("X-Amz-Date")
 	signedAt, err := time.Parse(amzDateFormat, dateHeader)
 	if err != nil {
-		return "", &authError{"IncompleteSignatureException", "Authorization header requires a valid X-Amz-Date header."}
+		return none, &authError{"IncompleteSignatureException", "Authorization header requires a valid X-Amz-Date header."}
 	}
 	if !strings.HasPrefix(dateHeader, parsed.date) {
-		return "", &authError{"InvalidSignatureException", "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP."}
+		return none, &authError{"InvalidSignatureException", "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP."}
 	}
 	now := time.Now
 	if a.Now != nil {
 		now = a.Now
 	}
 	if t := now().UTC(); signedAt.Before(t.Add(-a.MaxSkew)) {
-		return "", &authError{"InvalidSignatureException", fmt.Sprintf(
+		return none, &authError{"InvalidSignatureException", fmt.Sprintf(
 			"Signature expired: %s is now earlier than %s (%s - %d min.)",
 			dateHeader, t.Add(-a.MaxSkew).Format(amzDateFormat), t.Format(amzDateFormat), int(a.MaxSkew.Minutes()))}
 	} else if signedAt.After(t.Add(a.MaxSkew)) {
-		return "", &authError{"InvalidSignatureException", fmt.Sprintf(
+		return none, &authError{"InvalidSignatureException", fmt.Sprintf(
 			"Signature not yet current: %s is still later than %s (%s + %d min.)",
 			dateHeader, t.Add(a.MaxSkew).Format(amzDateFormat), t.Format(amzDateFormat), int(a.MaxSkew.Minutes()))}
 	}
 
+	return prechecked{parsed: parsed, secret: secret, signedAt: signedAt}, nil
+}
+
+func (a *Authenticator) verifySignature(ctx context.Context, r *http.Request, body []byte, pre prechecked) (string, error) {
+	parsed, secret, signedAt := pre.parsed, pre.secret, pre.signedAt
 	// Rebuild the request with only the headers the client signed, and
 	// let the SDK's signer compute what the signature must be.
 	u := &url.URL{Scheme: "http", Host: r.Host, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery}

@@ -43,9 +43,13 @@ type callerIdentityResponse struct {
 func (s *STS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	reqID := newRequestID()
 	w.Header().Set("x-amzn-RequestId", reqID)
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
-	if err != nil || len(body) > maxBody {
-		writeQueryError(w, reqID, &wireError{code: "MalformedInput", status: 400, msg: "could not read the request body"})
+	if err := s.auth.Precheck(r); err != nil {
+		writeQueryError(w, reqID, toWireError(err))
+		return
+	}
+	body, err := readRequestBody(r, smallBody)
+	if err != nil {
+		writeQueryError(w, reqID, toWireError(err))
 		return
 	}
 	key, err := s.auth.Verify(r.Context(), r, body)

@@ -36,23 +36,36 @@ type pushEvent struct {
 // repository and a decision for each of its services.
 func GitHubHandler(secret []byte, w *Watcher, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		// What the headers can refuse is refused before the body is read:
+		// the signature's form, events Slipway ignores, and sizes above
+		// GitHub's own limit.
+		sig := r.Header.Get("X-Hub-Signature-256")
+		if hexSig, ok := strings.CutPrefix(sig, "sha256="); !ok || len(hexSig) != 2*sha256.Size {
+			log.Warn("webhook with a missing or malformed signature", "remote", r.RemoteAddr)
+			http.Error(rw, "missing or invalid X-Hub-Signature-256", http.StatusUnauthorized)
+			return
+		}
+		event := r.Header.Get("X-GitHub-Event")
+		if event != "push" && event != "ping" {
+			writeJSON(rw, http.StatusAccepted, map[string]any{"ignored": "not a push event"})
+			return
+		}
+		if r.ContentLength > maxPayload {
+			http.Error(rw, "payload too large", http.StatusRequestEntityTooLarge)
+			return
+		}
 		body, err := io.ReadAll(io.LimitReader(r.Body, maxPayload+1))
 		if err != nil || len(body) > maxPayload {
 			http.Error(rw, "payload too large or unreadable", http.StatusRequestEntityTooLarge)
 			return
 		}
-		if !validSignature(secret, body, r.Header.Get("X-Hub-Signature-256")) {
+		if !validSignature(secret, body, sig) {
 			log.Warn("webhook with a missing or wrong signature", "remote", r.RemoteAddr)
 			http.Error(rw, "missing or invalid X-Hub-Signature-256", http.StatusUnauthorized)
 			return
 		}
-		switch r.Header.Get("X-GitHub-Event") {
-		case "ping":
+		if event == "ping" {
 			writeJSON(rw, http.StatusOK, map[string]any{"ok": true})
-			return
-		case "push":
-		default:
-			writeJSON(rw, http.StatusAccepted, map[string]any{"ignored": "not a push event"})
 			return
 		}
 		var ev pushEvent

@@ -4,6 +4,11 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 )
 
@@ -50,5 +55,44 @@ func TestValidSignature(t *testing.T) {
 	}
 	if validSignature([]byte("other"), body, good) {
 		t.Error("a signature made with another secret was accepted")
+	}
+}
+
+// unreadBody fails the test if it is read.
+type unreadBody struct{ t *testing.T }
+
+func (b unreadBody) Read([]byte) (int, error) {
+	b.t.Error("the body was read before the headers were checked")
+	return 0, io.EOF
+}
+
+func (unreadBody) Close() error { return nil }
+
+func TestGitHubHandlerRefusesFromHeaders(t *testing.T) {
+	h := GitHubHandler([]byte("s3cret"), nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	good := "sha256=" + strings.Repeat("ab", 32)
+	for _, tc := range []struct {
+		name, sig, event string
+		length           int64
+		want             int
+	}{
+		{"no signature", "", "push", 10, http.StatusUnauthorized},
+		{"malformed signature", "sha256=zz", "push", 10, http.StatusUnauthorized},
+		{"ignored event", good, "issues", 10, http.StatusAccepted},
+		{"larger than GitHub sends", good, "push", maxPayload + 1, http.StatusRequestEntityTooLarge},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := httptest.NewRequest(http.MethodPost, "/webhooks/github", nil)
+			req.Body, req.ContentLength = unreadBody{t}, tc.length
+			if tc.sig != "" {
+				req.Header.Set("X-Hub-Signature-256", tc.sig)
+			}
+			req.Header.Set("X-GitHub-Event", tc.event)
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != tc.want {
+				t.Errorf("status %d, want %d", rec.Code, tc.want)
+			}
+		})
 	}
 }

@@ -43,6 +43,9 @@ func startStream(w http.ResponseWriter) (http.Flusher, bool) {
 		http.Error(w, "streaming unsupported", http.StatusInternalServerError)
 		return nil, false
 	}
+	// A stream outlives the listener's ReadTimeout, which is for reading
+	// requests.
+	http.NewResponseController(w).SetReadDeadline(time.Time{})
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-store")

@@ -14,12 +14,16 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/net/netutil"
+
 	"github.com/slipwayhq/slipway/internal/api"
 	"github.com/slipwayhq/slipway/internal/autodeploy"
 	"github.com/slipwayhq/slipway/internal/console"
 	"github.com/slipwayhq/slipway/internal/control"
 	"github.com/slipwayhq/slipway/internal/customdomain"
 	"github.com/slipwayhq/slipway/internal/engine"
+	"github.com/slipwayhq/slipway/internal/logquery"
+	"github.com/slipwayhq/slipway/internal/logretention"
 	"github.com/slipwayhq/slipway/internal/metrics"
 	"github.com/slipwayhq/slipway/internal/router"
 	"github.com/slipwayhq/slipway/internal/secret"
@@ -79,32 +83,29 @@ type Config struct {
 	// DomainValidationTimeout is how long a custom domain may wait for its
 	// certificate before it fails.
 	DomainValidationTimeout time.Duration
+	// LogRetention is how long logs are kept after their last line, as a
+	// CloudWatch log group's retention; 0 keeps them forever.
+	LogRetention time.Duration
+	// APIMaxConnections caps the API listener's open connections.
+	APIMaxConnections int
+}
+
+// listenAPI binds the API listener, holding at most max connections open
+// at once (0: no cap): more wait in the kernel's backlog.
+func listenAPI(addr string, max int) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil || max <= 0 {
+		return ln, err
+	}
+	return netutil.LimitListener(ln, max), nil
 }
 
 // Run starts Slipway and serves until ctx ends. Stopping leaves app
 // instances running: the next start re-adopts them.
 func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
-	if err := privateDir(cfg.DataDir); err != nil {
-		return fmt.Errorf("data dir: %w", err)
-	}
-	creds, err := loadOrCreateCredentials(cfg.DataDir)
-	if err != nil {
-		return fmt.Errorf("credentials: %w", err)
-	}
-	hookSecret, err := loadOrCreateWebhookSecret(cfg.DataDir)
-	if err != nil {
-		return fmt.Errorf("webhook secret: %w", err)
-	}
-	if err := privateDir(filepath.Join(cfg.DataDir, "secrets")); err != nil {
-		return fmt.Errorf("secrets dir: %w", err)
-	}
-	st, err := store.Open(ctx, filepath.Join(cfg.DataDir, "slipway.db"))
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-
-	apiLn, err := net.Listen("tcp", cfg.APIListen)
+	// Bind first: a server that cannot have its ports leaves nothing
+	// behind, not even a data directory.
+	apiLn, err := listenAPI(cfg.APIListen, cfg.APIMaxConnections)
 	if err != nil {
 		return fmt.Errorf("API listener: %w", err)
 	}
@@ -131,6 +132,26 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		}
 		defer metricsLn.Close()
 	}
+	if err := privateDir(cfg.DataDir); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	creds, err := loadOrCreateCredentials(cfg.DataDir)
+	if err != nil {
+		return fmt.Errorf("credentials: %w", err)
+	}
+	hookSecret, err := loadOrCreateWebhookSecret(cfg.DataDir)
+	if err != nil {
+		return fmt.Errorf("webhook secret: %w", err)
+	}
+	if err := privateDir(filepath.Join(cfg.DataDir, "secrets")); err != nil {
+		return fmt.Errorf("secrets dir: %w", err)
+	}
+	st, err := store.Open(ctx, filepath.Join(cfg.DataDir, "slipway.db"))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
 	met := metrics.New(log.With("component", "metrics"))
 
 	// The router wakes services that scaled to zero through the engine,
@@ -195,9 +216,13 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 
 	auth := &api.Authenticator{Keys: creds, Region: cfg.Region, Service: "apprunner", MaxSkew: 15 * time.Minute}
 	mux := http.NewServeMux()
+	logDir := func(serviceID string) string { return engine.LogDir(cfg.DataDir, serviceID) }
+	retention := logretention.New(logretention.Config{Retention: cfg.LogRetention, LogDir: logDir}, st, log.With("component", "logretention"))
 	mux.Handle("POST /{$}", &api.Endpoint{
 		AppRunner: api.NewServer(auth, ctl, log.With("component", "api")),
 		STS:       api.NewSTS(auth, cfg.Account, log.With("component", "sts")),
+		Logs: api.NewCloudWatchLogs(auth, logquery.New(logquery.Config{Region: cfg.Region, Account: cfg.Account,
+			Retention: cfg.LogRetention, LogDir: logDir}, st), log.With("component", "logs")),
 	})
 	mux.Handle("GET "+api.LogsPath, api.LogsHandler(auth, eng))
 	mux.Handle("GET "+api.DeploymentsPath, api.DeploymentsHandler(auth, ctl))
@@ -230,7 +255,11 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 
-	apiSrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	apiSrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second,
+		// A client must send its whole request within ReadTimeout: a
+		// trickled body cannot hold a connection. Streams (logs with
+		// follow, the console's events) lift it once authenticated.
+		ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
 	// The console's live streams end on shutdown, so Shutdown need not wait
 	// for browsers to hang up.
 	apiSrv.RegisterOnShutdown(con.Close)
@@ -256,6 +285,11 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	go func() {
 		defer wg.Done()
 		domains.Run(ctx)
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		retention.Run(ctx)
 	}()
 	if httpsLn != nil {
 		wg.Add(1)
