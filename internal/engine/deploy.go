@@ -14,6 +14,7 @@ import (
 
 	"github.com/slipwayhq/slipway/internal/appconfig"
 	ar "github.com/slipwayhq/slipway/internal/apprunner"
+	"github.com/slipwayhq/slipway/internal/failpoint"
 	"github.com/slipwayhq/slipway/internal/health"
 	"github.com/slipwayhq/slipway/internal/runtime"
 	"github.com/slipwayhq/slipway/internal/store"
@@ -53,10 +54,13 @@ func (e *Engine) deploy(ctx context.Context, svc store.Service, op store.Operati
 	check := healthCheck(cfg.HealthCheck)
 	logs.printf("starting %d instance(s) of %s; health check %s", n, short(rel.Revision), describeCheck(check))
 	e.warnUnlimited(rel, logs)
-	started, err := e.startInstances(ctx, svc, op.ID, rel, n, check, logs)
+	next := svc
+	next.Config = cfg // what the instances run with, tracing included
+	started, err := e.startInstances(ctx, next, op.ID, rel, n, check, logs)
 	if err != nil {
 		return err
 	}
+	failpoint.Hit("deploy.health-passed")
 
 	// Switch: one transaction makes the new release live, the new
 	// instances active and the old ones draining, and ends the operation.
@@ -94,14 +98,21 @@ func (e *Engine) deploy(ctx context.Context, svc store.Service, op store.Operati
 		if err := tx.PutService(cur); err != nil {
 			return err
 		}
-		return e.succeedLocked(tx, op.ID, rel.Revision)
+		if err := e.succeedLocked(tx, op.ID, rel.Revision); err != nil {
+			return err
+		}
+		failpoint.Hit("deploy.before-switch") // everything written, nothing committed
+		return nil
 	})
 	if err != nil {
 		return err
 	}
+	failpoint.Hit("deploy.after-switch")
 	e.syncRoute(ctx, svc.ARN)
 	logs.printf("traffic moved to %s in %s", short(rel.Revision), e.now().Sub(began).Round(time.Millisecond))
+	failpoint.Hit("deploy.draining")
 	e.retire(e.life, svc, old, logs)
+	failpoint.Hit("deploy.retired")
 	e.gcBuilds(e.life, svc)
 	return nil
 }
@@ -141,6 +152,7 @@ func (e *Engine) prepareCode(ctx context.Context, svc store.Service, op store.Op
 	} else {
 		logs.printf("deploying commit %s of branch %s", commit, branch)
 	}
+	failpoint.Hit("deploy.after-fetch")
 	if ok, err := e.git.HasDir(ctx, url, commit, dir); err != nil {
 		return rel, fmt.Errorf("%w: %w", ErrSource, err)
 	} else if !ok {
@@ -212,6 +224,7 @@ func (e *Engine) prepareCode(ctx context.Context, svc store.Service, op store.Op
 		os.RemoveAll(spec.SourceDir)
 	}
 	logs.printf("build finished in %s", e.now().Sub(start).Round(time.Millisecond))
+	failpoint.Hit("deploy.after-build") // built, not yet recorded
 	rel.Artifact = art
 	err = e.store.Update(ctx, func(tx *store.Tx) error {
 		return tx.PutBuild(store.Build{Key: spec.Key, ServiceARN: svc.ARN, Revision: commit, Artifact: art, CreatedAt: e.now()})
@@ -274,6 +287,10 @@ func (e *Engine) startInstances(ctx context.Context, svc store.Service, opID str
 	if err != nil {
 		return nil, err
 	}
+	traced := e.traced(ctx, svc.Config)
+	if traced {
+		logs.printf("tracing: the router traces requests, and instances export their spans to %s", e.cfg.OTLPEndpoint)
+	}
 	var started []store.Instance
 	stopAll := func() {
 		for _, in := range started {
@@ -282,6 +299,10 @@ func (e *Engine) startInstances(ctx context.Context, svc store.Service, opID str
 	}
 	for range n {
 		id := instanceID(opID)
+		instEnv := env
+		if traced {
+			instEnv = under(env, otelEnv(e.cfg.OTLPEndpoint, e.cfg.Region, svc, id))
+		}
 		spec := runtime.InstanceSpec{
 			ID:       id,
 			Artifact: rel.Artifact,
@@ -290,7 +311,7 @@ func (e *Engine) startInstances(ctx context.Context, svc store.Service, opID str
 			Command:  rel.Run.Command,
 			Port:     rel.Run.Port,
 			PortEnv:  rel.Run.PortEnv,
-			Env:      env,
+			Env:      instEnv,
 			LogPath:  e.instanceLogPath(svc, id),
 			CPU:      rel.Run.CPU,
 			Memory:   rel.Run.Memory,
@@ -310,6 +331,7 @@ func (e *Engine) startInstances(ctx context.Context, svc store.Service, opID str
 			stopAll()
 			return nil, fmt.Errorf("%w: %w", ErrStart, err)
 		}
+		failpoint.Hit("instance.started") // running, not yet recorded
 		rec := store.Instance{ID: id, ServiceARN: svc.ARN, OperationID: opID, Role: store.RoleCandidate, Runtime: inst, CreatedAt: e.now()}
 		started = append(started, rec)
 		if err := e.store.Update(ctx, func(tx *store.Tx) error { return tx.PutInstance(rec) }); err != nil {

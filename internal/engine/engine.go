@@ -33,6 +33,10 @@ type Config struct {
 	Tick time.Duration
 	// KeepBuilds is how many builds per service are kept besides the live one.
 	KeepBuilds int
+	// OTLPEndpoint is where instances of traced services send their spans
+	// (OTEL_EXPORTER_OTLP_ENDPOINT: an OTLP/HTTP base URL), as instances
+	// reach it. Empty means tracing is off: no route is Traced.
+	OTLPEndpoint string
 }
 
 func (c *Config) setDefaults() {

@@ -260,6 +260,7 @@ func (e *Engine) setRoute(svc store.Service, insts []store.Instance) {
 
 // setRouteWith is setRoute for a caller that has read svc's policy.
 func (e *Engine) setRouteWith(svc store.Service, insts []store.Instance, p policy) {
+	traced := e.traced(e.life, svc.Config)
 	e.mu.Lock()
 	e.hosts[svc.Host] = svc.ARN
 	route, ok := routeFor(svc, insts, func(id string) health.Verdict {
@@ -273,6 +274,7 @@ func (e *Engine) setRouteWith(svc store.Service, insts []store.Instance, p polic
 		e.router.RemoveRoute(svc.Host)
 		return
 	}
+	route.Traced = traced
 	e.router.SetRoute(route)
 }
 
@@ -282,7 +284,7 @@ func (e *Engine) setRouteWith(svc store.Service, insts []store.Instance, p polic
 // no instance (at zero, waking, or after a restart found none to adopt),
 // show the paused page, or nothing (ok false: the host is freed).
 func routeFor(svc store.Service, insts []store.Instance, verdict func(id string) health.Verdict, p policy) (router.Route, bool) {
-	r := router.Route{Host: svc.Host, Service: svc.Name, State: router.Unavailable,
+	r := router.Route{Host: svc.Host, Service: svc.Name, ServiceARN: svc.ARN, State: router.Unavailable,
 		MaxConcurrency: p.cfg.MaxConcurrency, QueueDepth: p.queueDepth()}
 	switch {
 	case svc.Status == ar.ServiceStatusDeleted:
