@@ -8,6 +8,7 @@ import (
 	"time"
 
 	ar "github.com/slipwayhq/slipway/internal/apprunner"
+	"github.com/slipwayhq/slipway/internal/failpoint"
 	"github.com/slipwayhq/slipway/internal/source/git"
 	"github.com/slipwayhq/slipway/internal/store"
 )
@@ -228,6 +229,7 @@ func (w *Watcher) check(ctx context.Context, url, trigger string) {
 		}
 		return
 	}
+	failpoint.Hit("autodeploy.fetched")
 	for _, s := range byURL[url] {
 		if err := w.decide(ctx, s, trigger); err != nil && ctx.Err() == nil && !errors.Is(err, errNothingNew) {
 			w.log.Error("automatic deployment decision", "service", s.svc.Name, "err", err)
@@ -293,6 +295,7 @@ func (w *Watcher) record(ctx context.Context, service, prev string, rec store.Co
 	if d.Deploy {
 		rec.Decision = store.DecisionDeploy
 	}
+	failpoint.Hit("autodeploy.decided")
 	got, err := w.rec.RecordCommit(ctx, prev, rec)
 	if errors.Is(err, store.ErrConflict) {
 		return nil
@@ -300,6 +303,7 @@ func (w *Watcher) record(ctx context.Context, service, prev string, rec store.Co
 	if err != nil {
 		return err
 	}
+	failpoint.Hit("autodeploy.recorded")
 	w.log.Info("automatic deployment decision", "service", service, "revision", rec.Commit,
 		"decision", got.Decision, "reason", got.Reason, "operation", got.OperationID)
 	return nil

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	ar "github.com/slipwayhq/slipway/internal/apprunner"
+	"github.com/slipwayhq/slipway/internal/failpoint"
 	"github.com/slipwayhq/slipway/internal/router"
 	"github.com/slipwayhq/slipway/internal/store"
 )
@@ -20,7 +21,9 @@ func (e *Engine) pause(ctx context.Context, svc store.Service, op store.Operatio
 		return err
 	}
 	logs.printf("pausing: draining and stopping %d instance(s)", len(insts))
+	failpoint.Hit("pause.route-paused")
 	e.retire(e.life, svc, insts, logs)
+	failpoint.Hit("pause.stopped")
 	err = e.store.Update(ctx, func(tx *store.Tx) error {
 		cur, err := tx.Service(svc.ARN)
 		if err != nil {
@@ -61,6 +64,7 @@ func (e *Engine) resume(ctx context.Context, svc store.Service, op store.Operati
 	if err != nil {
 		return err
 	}
+	failpoint.Hit("resume.health-passed")
 	err = e.store.Update(ctx, func(tx *store.Tx) error {
 		cur, err := tx.Service(svc.ARN)
 		if err != nil {
@@ -94,7 +98,9 @@ func (e *Engine) delete(ctx context.Context, svc store.Service, op store.Operati
 		return err
 	}
 	logs.printf("deleting: stopping %d instance(s) and removing builds", len(insts))
+	failpoint.Hit("delete.route-removed")
 	e.retire(e.life, svc, insts, nil)
+	failpoint.Hit("delete.stopped")
 	var builds []store.Build
 	if err := e.store.View(ctx, func(tx *store.Tx) (err error) {
 		builds, err = tx.Builds(svc.ARN)
@@ -106,6 +112,7 @@ func (e *Engine) delete(ctx context.Context, svc store.Service, op store.Operati
 		e.removeBuild(ctx, b)
 	}
 	os.RemoveAll(filepath.Join(e.cfg.DataDir, "builds", svc.ID))
+	failpoint.Hit("delete.builds-removed")
 	return e.store.Update(ctx, func(tx *store.Tx) error {
 		cur, err := tx.Service(svc.ARN)
 		if err != nil {

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	ar "github.com/slipwayhq/slipway/internal/apprunner"
+	"github.com/slipwayhq/slipway/internal/failpoint"
 	"github.com/slipwayhq/slipway/internal/store"
 )
 
@@ -30,6 +31,7 @@ func (e *Engine) runOperation(ctx context.Context, opID string) {
 		op  store.Operation
 		svc store.Service
 	)
+	failpoint.Hit("operation.pending")
 	err := e.store.Update(ctx, func(tx *store.Tx) error {
 		var err error
 		if op, err = tx.Operation(opID); err != nil {
@@ -55,6 +57,7 @@ func (e *Engine) runOperation(ctx context.Context, opID string) {
 	if op.Done() {
 		return
 	}
+	failpoint.Hit("operation.started")
 	log := e.log.With("service", svc.Name, "op", op.ID, "type", op.Type)
 	logs, err := e.openOpLog(svc, op.ID)
 	if err != nil {
@@ -117,8 +120,10 @@ func (e *Engine) fail(ctx context.Context, svc store.Service, op store.Operation
 	if rollback {
 		e.setOperationStatus(ctx, op.ID, ar.OperationStatusRollbackInProgress)
 		logs.printf("rolling back: stopping the new instances; the previous version keeps serving")
+		failpoint.Hit("fail.rolling-back")
 	}
 	e.stopRole(ctx, svc, store.RoleCandidate)
+	failpoint.Hit("fail.candidates-stopped")
 	err := e.store.Update(ctx, func(tx *store.Tx) error {
 		cur, err := tx.Service(svc.ARN)
 		if err != nil {
