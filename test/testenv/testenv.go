@@ -57,6 +57,7 @@ type Server struct {
 	binary  string
 	args    []string
 	cmd     *exec.Cmd
+	exited  chan struct{} // closed when cmd has ended and been waited for
 	logf    *os.File
 	DataDir string
 	// Env is the environment `slipway env` prints, added to ours.
@@ -91,6 +92,13 @@ func Start(t testing.TB, binary string, extra ...string) *Server {
 
 // Restart starts the daemon again on the same data directory and ports.
 func (s *Server) Restart() {
+	s.t.Helper()
+	s.RestartWith()
+}
+
+// RestartWith is Restart with extra environment variables for the daemon,
+// such as SLIPWAY_FAILPOINT.
+func (s *Server) RestartWith(env ...string) {
 	t := s.t
 	t.Helper()
 	f, err := os.OpenFile(filepath.Join(s.DataDir, "daemon.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
@@ -100,9 +108,18 @@ func (s *Server) Restart() {
 	s.logf = f
 	s.cmd = exec.Command(s.binary, s.args...)
 	s.cmd.Stdout, s.cmd.Stderr = f, f
+	if len(env) > 0 {
+		s.cmd.Env = append(os.Environ(), env...)
+	}
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	exited, cmd := make(chan struct{}), s.cmd
+	s.exited = exited
+	go func() {
+		cmd.Wait()
+		close(exited)
+	}()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		resp, err := http.Get("http://" + s.API + "/healthz")
@@ -133,15 +150,27 @@ func (s *Server) Restart() {
 // Stop sends SIGTERM and waits, as an operator stopping the daemon would.
 func (s *Server) Stop() {
 	s.cmd.Process.Signal(syscall.SIGTERM)
-	s.cmd.Wait()
+	<-s.exited
 	s.logf.Close()
 }
 
 // Kill sends SIGKILL: the daemon dies at once, mid-whatever.
 func (s *Server) Kill() {
 	s.cmd.Process.Kill()
-	s.cmd.Wait()
+	<-s.exited
 	s.logf.Close()
+}
+
+// WaitExit waits up to timeout for the daemon to end by itself (a
+// failpoint killed it) and reports whether it did.
+func (s *Server) WaitExit(timeout time.Duration) bool {
+	select {
+	case <-s.exited:
+		s.logf.Close()
+		return true
+	case <-time.After(timeout):
+		return false
+	}
 }
 
 // Credentials returns the daemon's access key pair.
@@ -170,7 +199,9 @@ func (s *Server) DaemonLog() string {
 // each instance is a session led by its shim, found by the shim's pid file,
 // and a control group named by the instance.
 func (s *Server) cleanup() {
-	if s.cmd.ProcessState == nil {
+	select {
+	case <-s.exited:
+	default:
 		s.Stop()
 	}
 	pids, _ := filepath.Glob(filepath.Join(s.DataDir, "run", "*.pid"))
