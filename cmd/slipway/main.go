@@ -122,6 +122,7 @@ func runServer(args []string) error {
 	fs.IntVar(&cfg.MaxCustomDomains, "max-custom-domains", 20, "quota of custom domains per service (App Runner's is 5)")
 	fs.DurationVar(&cfg.LogRetention, "log-retention", 30*24*time.Hour, "how long logs are kept after their last line, as a CloudWatch log group's retention (0: forever)")
 	fs.DurationVar(&cfg.DomainValidationTimeout, "domain-validation-timeout", 72*time.Hour, "how long a custom domain may wait for its certificate before it fails")
+	fs.StringVar(&cfg.OTLPEndpoint, "otlp-endpoint", "", "OTLP/HTTP base `URL` (e.g. http://127.0.0.1:4318) the router exports the spans of services with AWSXRAY observability to, and their instances too; tracing is off when empty")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return err

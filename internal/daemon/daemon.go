@@ -88,6 +88,9 @@ type Config struct {
 	LogRetention time.Duration
 	// APIMaxConnections caps the API listener's open connections.
 	APIMaxConnections int
+	// OTLPEndpoint, if set, is the OTLP/HTTP base URL the router sends the
+	// spans of traced services to, and their instances too.
+	OTLPEndpoint string
 }
 
 // listenAPI binds the API listener, holding at most max connections open
@@ -165,8 +168,13 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 	defer certMgr.Close()
+	spans, err := newSpans(cfg.OTLPEndpoint, log)
+	if err != nil {
+		return fmt.Errorf("--otlp-endpoint: %w", err)
+	}
+	defer closeSpans(spans, log)
 	rt = router.New(router.Config{RequestTimeout: cfg.RequestTimeout, Wake: func(host string) { eng.WakeHost(host) }, Observer: met,
-		Challenge: certMgr.HandleHTTPChallenge, HTTPSPort: httpsPort}, log)
+		Challenge: certMgr.HandleHTTPChallenge, HTTPSPort: httpsPort, Tracer: routerTracer(spans)}, log)
 	network, err := instanceNetwork(cfg.InstanceNetwork, apiLn.Addr(), log)
 	if err != nil {
 		return err
@@ -183,6 +191,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		DataDir:       cfg.DataDir,
 		Region:        cfg.Region,
 		DeployTimeout: cfg.DeployTimeout,
+		OTLPEndpoint:  instanceOTLPEndpoint(cfg.OTLPEndpoint, network),
 	}, st, backend, rt, gitCache,
 		secret.Store{Dir: filepath.Join(cfg.DataDir, "secrets")},
 		log.With("component", "engine"))
