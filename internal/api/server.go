@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/slipwayhq/slipway/internal/apprunner"
@@ -108,7 +109,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	out, err := h(ctx, body)
 	if err != nil {
-		s.fail(w, r, op, err)
+		s.fail(w, r, op, modeledFor(op, err))
 		return
 	}
 	b, err := json.Marshal(out)
@@ -129,6 +130,22 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, op string, err err
 		s.log.Debug("api request rejected", "op", op, "code", we.code, "err", err)
 	}
 	writeError(w, we)
+}
+
+// modeledFor keeps an operation's errors to the types its model lists,
+// which are all an SDK's callers expect from it: a modeled error the
+// operation does not list (InvalidStateException from StartDeployment on a
+// paused service) is sent as InvalidRequestException, with its message.
+func modeledFor(op string, err error) error {
+	var ape *apprunner.Error
+	if !errors.As(err, &ape) || ape.Code == apprunner.CodeInvalidRequest || ape.Code == apprunner.CodeInternalServiceError {
+		return err
+	}
+	o, ok := apprunner.LookupOperation(op)
+	if !ok || slices.Contains(o.Errors, ape.Code) {
+		return err
+	}
+	return &apprunner.Error{Code: apprunner.CodeInvalidRequest, Message: ape.Message, Err: err}
 }
 
 // wireError is an error as sent on the wire.

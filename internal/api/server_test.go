@@ -239,7 +239,8 @@ func TestServeHTTPErrors(t *testing.T) {
 			wantStatus: 400, wantCode: "ResourceNotFoundException", wantMsg: "Service not found: x"},
 		{name: "InvalidState", err: ar.InvalidState("service is PAUSED"), op: "PauseService", body: describe,
 			wantStatus: 400, wantCode: "InvalidStateException", wantMsg: "service is PAUSED"},
-		{name: "ServiceQuotaExceeded", err: ar.QuotaExceeded("too many"), op: "DescribeService", body: describe,
+		{name: "ServiceQuotaExceeded", err: ar.QuotaExceeded("too many"), op: "CreateService",
+			body: `{"ServiceName":"abcd","SourceConfiguration":{"ImageRepository":{"ImageIdentifier":"nginx","ImageRepositoryType":"ECR_PUBLIC"}}}`,
 			wantStatus: 402, wantCode: "ServiceQuotaExceededException", wantMsg: "too many"},
 		{name: "wrapped api error", err: fmt.Errorf("in tx: %w", ar.NotFound("gone")), op: "DescribeService", body: describe,
 			wantStatus: 400, wantCode: "ResourceNotFoundException", wantMsg: "gone"},
@@ -257,6 +258,9 @@ func TestServeHTTPErrors(t *testing.T) {
 			wantStatus: 400, wantCode: "InvalidRequestException", wantMsg: "'serviceName'", wantNoCalls: true},
 		{name: "validation: required member missing", op: "DescribeService", body: `{}`,
 			wantStatus: 400, wantCode: "InvalidRequestException", wantMsg: "serviceArn", wantNoCalls: true},
+		{name: "a modeled error the operation does not list is InvalidRequest", err: ar.InvalidState("service is PAUSED"), op: "CreateService",
+			body:       `{"ServiceName":"abcd","SourceConfiguration":{"ImageRepository":{"ImageIdentifier":"nginx","ImageRepositoryType":"ECR_PUBLIC"}}}`,
+			wantStatus: 400, wantCode: "InvalidRequestException", wantMsg: "service is PAUSED"},
 		{name: "member names are case-sensitive", op: "DescribeService", body: `{"serviceArn":"` + testServiceARN + `"}`,
 			wantStatus: 400, wantCode: "InvalidRequestException", wantMsg: "serviceArn", wantNoCalls: true},
 		{name: "malformed JSON", op: "DescribeService", body: `{"ServiceArn":`,
@@ -401,7 +405,7 @@ func TestGolden(t *testing.T) {
 		{"tag_resource", "TagResource", &fakeController{}},
 		{"describe_service_not_found", "DescribeService", &fakeController{err: ar.NotFound("Service not found: %s", testServiceARN)}},
 		{"create_service_invalid_name", "CreateService", &fakeController{}},
-		{"pause_service_quota", "PauseService", &fakeController{err: ar.QuotaExceeded("quota")}},
+		{"create_service_quota", "CreateService", &fakeController{err: ar.QuotaExceeded("quota")}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -285,6 +285,12 @@ func (c *Control) DeleteAutoScalingConfiguration(ctx context.Context, in *ar.Del
 		}
 		targets := []store.AutoScalingConfiguration{a}
 		if in.DeleteAllRevisions {
+			// The model allows only the name's ARN (".../name") here: a
+			// revision's ARN must not delete its siblings.
+			if _, res, _ := strings.Cut(in.AutoScalingConfigurationArn, ":"+ascResourcePrefix); strings.Count(res, "/") > 0 {
+				return ar.InvalidRequest("DeleteAllRevisions takes the configuration's ARN without a revision (ending in /%s), not %s",
+					a.Name, in.AutoScalingConfigurationArn)
+			}
 			targets, err = tx.AutoScalingConfigurations(a.Name)
 			if err != nil {
 				return err

@@ -200,8 +200,12 @@ func TestDeleteAutoScaling(t *testing.T) {
 	_, err = f.c.CreateService(ctx, req)
 	wantAPIError(t, err, ar.CodeInvalidRequest, "AutoScalingConfigurationArn")
 
-	// Once the service is gone, every revision can be deleted.
+	// Once the service is gone, every revision can be deleted, by the
+	// name's ARN only: a revision's ARN must not take its siblings along.
 	f.setStatus(t, svc.ServiceArn, ar.ServiceStatusDeleted)
+	_, err = f.c.DeleteAutoScalingConfiguration(ctx, &ar.DeleteAutoScalingConfigurationRequest{
+		AutoScalingConfigurationArn: deref(r2.AutoScalingConfigurationArn), DeleteAllRevisions: true})
+	wantAPIError(t, err, ar.CodeInvalidRequest, "without a revision")
 	if _, err := f.c.DeleteAutoScalingConfiguration(ctx, &ar.DeleteAutoScalingConfigurationRequest{
 		AutoScalingConfigurationArn: ascPrefix + "high", DeleteAllRevisions: true}); err != nil {
 		t.Fatalf("delete all revisions: %v", err)

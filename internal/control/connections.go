@@ -97,6 +97,20 @@ func (c *Control) ListConnections(ctx context.Context, in *ar.ListConnectionsReq
 	return out, nil
 }
 
+// resolveServiceConnection checks that the connection a source names
+// exists and is not deleted.
+func resolveServiceConnection(tx *store.Tx, src *ar.SourceConfiguration) error {
+	if src == nil || src.AuthenticationConfiguration == nil || deref(src.AuthenticationConfiguration.ConnectionArn) == "" {
+		return nil
+	}
+	arn := *src.AuthenticationConfiguration.ConnectionArn
+	conn, err := tx.Connection(arn)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && conn.Status == ar.ConnectionStatusDeleted) {
+		return ar.InvalidRequest("ConnectionArn: Connection not found: %s", arn)
+	}
+	return err
+}
+
 // DeleteConnection deletes a connection no service uses.
 func (c *Control) DeleteConnection(ctx context.Context, in *ar.DeleteConnectionRequest) (*ar.DeleteConnectionResponse, error) {
 	var out ar.Connection

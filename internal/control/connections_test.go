@@ -111,3 +111,12 @@ func TestDeleteConnectionInUse(t *testing.T) {
 		t.Errorf("DeleteConnection after the service was deleted: %v", err)
 	}
 }
+
+func TestCreateServiceRefusesUnknownConnection(t *testing.T) {
+	f := newFixture(t, 10)
+	req := codeRequest("conn-missing")
+	req.SourceConfiguration.AuthenticationConfiguration = &ar.AuthenticationConfiguration{
+		ConnectionArn: ptrTo("arn:aws:apprunner:us-east-1:" + testAccount + ":connection/nope/0123456789abcdef0123456789abcdef")}
+	_, err := f.c.CreateService(context.Background(), req)
+	wantAPIError(t, err, ar.CodeInvalidRequest, "ConnectionArn", "not found")
+}

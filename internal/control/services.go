@@ -53,7 +53,7 @@ func (c *Control) CreateService(ctx context.Context, in *ar.CreateServiceRequest
 			return err
 		}
 		svc.Config.AutoScalingConfigurationArn = asc.ARN
-		if err := resolveServiceRefs(tx, &svc.Config, true, true); err != nil {
+		if err := resolveServiceRefs(tx, &svc.Config, true, true, true); err != nil {
 			return err
 		}
 		for {
@@ -181,7 +181,7 @@ func (c *Control) UpdateService(ctx context.Context, in *ar.UpdateServiceRequest
 		// Only what the request changes is checked: a configuration kept
 		// as it was stays valid, and services created before Slipway kept
 		// these resources may name ones it never saw.
-		if err := resolveServiceRefs(tx, &cfg, in.ObservabilityConfiguration != nil, in.NetworkConfiguration != nil); err != nil {
+		if err := resolveServiceRefs(tx, &cfg, in.SourceConfiguration != nil, in.ObservabilityConfiguration != nil, in.NetworkConfiguration != nil); err != nil {
 			return err
 		}
 		if in.AutoScalingConfigurationArn != nil {
@@ -326,9 +326,15 @@ func (c *Control) ListOperations(ctx context.Context, in *ar.ListOperationsReque
 }
 
 // resolveServiceRefs checks the resources a service configuration refers
-// to, which must exist and be active: its observability configuration when
-// observability is set, its VPC connector when network is.
-func resolveServiceRefs(tx *store.Tx, cfg *store.Config, observability, network bool) error {
+// to, which must exist and be active: its connection when source is set,
+// its observability configuration when observability is, its VPC
+// connector when network is.
+func resolveServiceRefs(tx *store.Tx, cfg *store.Config, source, observability, network bool) error {
+	if source {
+		if err := resolveServiceConnection(tx, cfg.Source); err != nil {
+			return err
+		}
+	}
 	if observability {
 		if err := resolveServiceObservability(tx, cfg.Observability); err != nil {
 			return err

@@ -60,10 +60,12 @@ func TestErrors(t *testing.T) {
 		t.Errorf("failure reason does not name the missing directory:\n%s", logs)
 	}
 
-	// InvalidStateException, saying which state.
-	msg = s.AWSFails("InvalidStateException", "start-deployment", "--service-arn", arn)
+	// A service in the wrong state: InvalidRequestException from
+	// StartDeployment, whose model lists no InvalidStateException, and
+	// InvalidStateException from ResumeService; both say which state.
+	msg = s.AWSFails("InvalidRequestException", "start-deployment", "--service-arn", arn)
 	if !strings.Contains(msg, "CREATE_FAILED") {
-		t.Errorf("InvalidStateException does not say the state: %s", msg)
+		t.Errorf("InvalidRequestException does not say the state: %s", msg)
 	}
 	s.AWSFails("InvalidStateException", "resume-service", "--service-arn", arn)
 
