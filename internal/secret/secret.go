@@ -112,10 +112,27 @@ func parse(ref string) (reference, error) {
 		}
 	}
 	r.name = strings.Trim(r.name, "/")
-	if r.name == "" || !validName.MatchString(r.name) || strings.Contains("/"+r.name+"/", "/../") {
-		return r, fmt.Errorf("invalid secret name in %q", ref)
+	for _, cand := range r.candidates() {
+		if !validSecretName(cand) {
+			return r, fmt.Errorf("invalid secret name in %q", ref)
+		}
 	}
 	return r, nil
+}
+
+// validSecretName reports whether name can be a file under the store's
+// directory: no empty or dot-dot path element. Every candidate is
+// checked, since stripping a suffix can make one ("..-abcdef" is "..").
+func validSecretName(name string) bool {
+	if name == "" || !validName.MatchString(name) {
+		return false
+	}
+	for _, el := range strings.Split(name, "/") {
+		if el == "" || el == "." || el == ".." {
+			return false
+		}
+	}
+	return true
 }
 
 // candidates lists the file names to try: the name itself and, for

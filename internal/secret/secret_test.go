@@ -64,4 +64,11 @@ func TestResolve(t *testing.T) {
 			t.Errorf("Resolve(%q) succeeded, want an error", bad)
 		}
 	}
+	// A name that becomes a path element ".." once AWS's suffix is
+	// stripped is refused as a name, not looked up.
+	for _, bad := range []string{sm + "..-abcdef", sm + "prod/..-AbCdEf:username::", sm + "prod/.-AbCdEf"} {
+		if _, err := s.Resolve(context.Background(), bad); err == nil || !strings.Contains(err.Error(), "invalid secret name") {
+			t.Errorf("Resolve(%q) err = %v, want an invalid secret name", bad, err)
+		}
+	}
 }

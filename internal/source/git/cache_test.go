@@ -221,6 +221,25 @@ func TestFetchUnreachable(t *testing.T) {
 	}
 }
 
+// TestFetchRefusesRemoteHelpers checks that a RepositoryUrl cannot reach
+// git's remote helpers: fd::3 would wait on a descriptor until the deploy
+// timeout, ext:: would run a command.
+func TestFetchRefusesRemoteHelpers(t *testing.T) {
+	c := newCache(t)
+	for _, url := range []string{"fd::3", "ext::sh -c touch% /tmp/slipway-ext-pwned"} {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err := c.Fetch(ctx, url)
+		cancel()
+		if err == nil || errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "not allowed") {
+			t.Errorf("Fetch(%q) = %v; want git to refuse the transport at once", url, err)
+		}
+	}
+	if _, err := os.Stat("/tmp/slipway-ext-pwned"); err == nil {
+		os.Remove("/tmp/slipway-ext-pwned")
+		t.Error("ext:: ran its command")
+	}
+}
+
 func TestFetchCancelled(t *testing.T) {
 	h := newHistory(t)
 	c := newCache(t)

@@ -97,12 +97,15 @@ func subcommand(args []string) string {
 // daemon has no terminal, a prompt would hang the fetch forever) and never
 // be redirected to another repository by variables inherited from a caller
 // such as a git hook.
+// allowedProtocols are the transports git may use for a RepositoryUrl.
+const allowedProtocols = "file:git:http:https:ssh"
+
 func environ() []string {
 	drop := map[string]bool{
 		"GIT_DIR": true, "GIT_WORK_TREE": true, "GIT_INDEX_FILE": true,
 		"GIT_OBJECT_DIRECTORY": true, "GIT_ALTERNATE_OBJECT_DIRECTORIES": true,
 		"GIT_COMMON_DIR": true, "GIT_NAMESPACE": true, "GIT_CEILING_DIRECTORIES": true,
-		"GIT_TERMINAL_PROMPT": true, "LC_ALL": true,
+		"GIT_TERMINAL_PROMPT": true, "LC_ALL": true, "GIT_ALLOW_PROTOCOL": true,
 	}
 	env := make([]string, 0, len(os.Environ())+3)
 	hasSSH := false
@@ -116,7 +119,9 @@ func environ() []string {
 		}
 		env = append(env, kv)
 	}
-	env = append(env, "GIT_TERMINAL_PROMPT=0", "LC_ALL=C")
+	// A RepositoryUrl reaches only real transports: remote helpers such as
+	// fd:: or ext:: would run or hang on what a client wrote.
+	env = append(env, "GIT_TERMINAL_PROMPT=0", "LC_ALL=C", "GIT_ALLOW_PROTOCOL="+allowedProtocols)
 	if !hasSSH {
 		// ssh asks for passwords and host-key confirmation on the tty.
 		env = append(env, "GIT_SSH_COMMAND=ssh -o BatchMode=yes")
