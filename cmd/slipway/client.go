@@ -44,9 +44,10 @@ func runEnv(args []string, w io.Writer) error {
 		{"AWS_DEFAULT_REGION", ep.Region},
 		{"AWS_ENDPOINT_URL_APPRUNNER", ep.API},
 		// The same listener serves the CloudWatch Logs reads of App
-		// Runner's log groups, and STS GetCallerIdentity, which Terraform's
-		// provider calls first.
-		{"AWS_ENDPOINT_URL_LOGS", ep.API},
+		// Runner's log groups (the variable is named for the service ID
+		// "CloudWatch Logs", not the endpoint prefix "logs"), and STS
+		// GetCallerIdentity, which Terraform's provider calls first.
+		{"AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", ep.API},
 		{"AWS_ENDPOINT_URL_STS", ep.API},
 		{"AWS_EC2_METADATA_DISABLED", "true"},
 	} {
