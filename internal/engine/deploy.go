@@ -217,7 +217,7 @@ func (e *Engine) prepareCode(ctx context.Context, svc store.Service, op store.Op
 	art, err := builder.Build(ctx, spec, logs.build)
 	if err != nil {
 		os.RemoveAll(spec.SourceDir)
-		return rel, fmt.Errorf("%w: %w", ErrBuild, err)
+		return rel, failedAs(ErrBuild, err)
 	}
 	if !filepath.IsAbs(art.Path) {
 		// The build lives in an image; the exported tree is not needed.

@@ -2,6 +2,8 @@ package engine
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net"
 	"strconv"
 	"strings"
@@ -52,3 +54,14 @@ func TestPortHint(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+func TestFailedAsSaysItOnce(t *testing.T) {
+	backend := fmt.Errorf("%w: build command 1 (%q) exited with code 7", runtime.ErrBuildFailed, "make")
+	got := failedAs(ErrBuild, backend)
+	if msg := got.Error(); strings.Count(msg, "build failed") != 1 || !errors.Is(got, ErrBuild) {
+		t.Errorf("failedAs = %q (Is ErrBuild: %v), want one 'build failed' and ErrBuild", msg, errors.Is(got, ErrBuild))
+	}
+	if got := failedAs(ErrBuild, errors.New("no space left")); !errors.Is(got, ErrBuild) || got.Error() != "build failed: no space left" {
+		t.Errorf("failedAs(other) = %q", got)
+	}
+}

@@ -8,6 +8,7 @@ import (
 
 	ar "github.com/slipwayhq/slipway/internal/apprunner"
 	"github.com/slipwayhq/slipway/internal/failpoint"
+	"github.com/slipwayhq/slipway/internal/runtime"
 	"github.com/slipwayhq/slipway/internal/store"
 )
 
@@ -15,13 +16,22 @@ import (
 var (
 	ErrSource   = errors.New("source error")
 	ErrConfig   = errors.New("configuration error")
-	ErrBuild    = errors.New("build failed")
+	ErrBuild    = runtime.ErrBuildFailed // a backend's build failure is the operation's
 	ErrStart    = errors.New("instance failed to start")
 	ErrHealth   = errors.New("health check failed")
 	ErrCrash    = errors.New("instance crashed")
 	ErrTimeout  = errors.New("deployment timed out")
 	ErrRestarts = errors.New("interrupted by daemon restarts")
 )
+
+// failedAs marks err as a failure of kind, unless it already is one (a
+// backend's build failure): "build failed: build failed: ..." reads badly.
+func failedAs(kind, err error) error {
+	if errors.Is(err, kind) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", kind, err)
+}
 
 // runOperation carries out one recorded operation. When the daemon stops
 // mid-way (ctx ends) the operation is left unfinished: the next daemon
