@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/url"
 	"strings"
+	"time"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -53,7 +54,9 @@ func New(endpoint string, log *slog.Logger) (*Provider, error) {
 		res = def
 	}
 	tp := sdktrace.NewTracerProvider(
-		sdktrace.WithBatcher(exp),
+		// Spans go out within a second (the SDK's default is 5): what a
+		// developer looks for in a trace view comes soon.
+		sdktrace.WithBatcher(exp, sdktrace.WithBatchTimeout(time.Second)),
 		sdktrace.WithResource(res),
 		// An incoming traceparent's sampled flag decides, else every
 		// request is traced: the configuration asked for tracing.
