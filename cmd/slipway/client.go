@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os/signal"
 	"syscall"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -25,7 +26,7 @@ import (
 
 func runEnv(args []string, w io.Writer) error {
 	fs := flag.NewFlagSet("env", flag.ContinueOnError)
-	dataDir := fs.String("data-dir", defaultDataDir(), "state directory of the server")
+	dataDir := fs.String("data-dir", clientDataDir(), "state directory of the server (default: $SLIPWAY_DATA_DIR, else the last started server's, else ~/.slipway)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -104,7 +105,7 @@ func signedCall(ctx context.Context, dataDir, method, path string, q url.Values)
 
 func runLogs(args []string, w io.Writer) error {
 	fs := flag.NewFlagSet("logs", flag.ContinueOnError)
-	dataDir := fs.String("data-dir", defaultDataDir(), "state directory of the server")
+	dataDir := fs.String("data-dir", clientDataDir(), "state directory of the server (default: $SLIPWAY_DATA_DIR, else the last started server's, else ~/.slipway)")
 	op := fs.String("operation", "", "only this operation's build and instances")
 	follow := fs.Bool("f", false, "keep printing new lines")
 	pos, err := parseInterspersed(fs, args)
@@ -129,10 +130,11 @@ func runLogs(args []string, w io.Writer) error {
 		b, _ := io.ReadAll(resp.Body)
 		return fmt.Errorf("%s: %s", resp.Status, b)
 	}
+	show := forTerminal(w)
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 256<<10), 1<<20)
 	for sc.Scan() {
-		fmt.Fprintln(w, sc.Text())
+		fmt.Fprintln(w, show(sc.Text()))
 	}
 	if ctx.Err() != nil {
 		return nil
@@ -142,7 +144,7 @@ func runLogs(args []string, w io.Writer) error {
 
 func runDeployments(args []string, w io.Writer) error {
 	fs := flag.NewFlagSet("deployments", flag.ContinueOnError)
-	dataDir := fs.String("data-dir", defaultDataDir(), "state directory of the server")
+	dataDir := fs.String("data-dir", clientDataDir(), "state directory of the server (default: $SLIPWAY_DATA_DIR, else the last started server's, else ~/.slipway)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
@@ -163,11 +165,14 @@ func runDeployments(args []string, w io.Writer) error {
 	if err := json.Unmarshal(b, &ds); err != nil {
 		return err
 	}
+	// Authors and messages come from repositories: tabs would break the
+	// table, and escape sequences must not reach a terminal.
+	show, cell := forTerminal(w), strings.NewReplacer("\t", " ", "\n", " ")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "DECIDED\tCOMMIT\tAUTHOR\tDECISION\tOPERATION\tMESSAGE\tREASON")
 	for _, d := range ds {
-		fmt.Fprintf(tw, "%s\t%.12s\t%s\t%s\t%s\t%s\t%s\n", d.DecidedAt.Local().Format(time.DateTime), d.Commit, d.Author,
-			d.Decision, orDash(d.OperationID), d.Message, d.Reason)
+		fmt.Fprintf(tw, "%s\t%.12s\t%s\t%s\t%s\t%s\t%s\n", d.DecidedAt.Local().Format(time.DateTime), d.Commit,
+			show(cell.Replace(d.Author)), d.Decision, orDash(d.OperationID), show(cell.Replace(d.Message)), show(cell.Replace(d.Reason)))
 	}
 	return tw.Flush()
 }

@@ -17,7 +17,7 @@ import (
 // whoever can read DIR/credentials can sign in without typing the secret.
 func runConsoleURL(args []string, w io.Writer) error {
 	fs := flag.NewFlagSet("console-url", flag.ContinueOnError)
-	dataDir := fs.String("data-dir", defaultDataDir(), "state directory of the server")
+	dataDir := fs.String("data-dir", clientDataDir(), "state directory of the server (default: $SLIPWAY_DATA_DIR, else the last started server's, else ~/.slipway)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

@@ -70,6 +70,8 @@ func main() {
 	}
 }
 
+// defaultDataDir is $SLIPWAY_DATA_DIR, else ~/.slipway. The client
+// commands use clientDataDir instead.
 func defaultDataDir() string {
 	if d := os.Getenv("SLIPWAY_DATA_DIR"); d != "" {
 		return d
@@ -79,6 +81,19 @@ func defaultDataDir() string {
 		return ".slipway"
 	}
 	return filepath.Join(home, ".slipway")
+}
+
+// clientDataDir is the data directory client commands talk to:
+// $SLIPWAY_DATA_DIR, else the one the last started server recorded, else
+// ~/.slipway.
+func clientDataDir() string {
+	if d := os.Getenv("SLIPWAY_DATA_DIR"); d != "" {
+		return d
+	}
+	if d, ok := daemon.PointedDataDir(); ok {
+		return d
+	}
+	return defaultDataDir()
 }
 
 func runServer(args []string) error {

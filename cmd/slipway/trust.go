@@ -17,7 +17,7 @@ const systemCADir = "/usr/local/share/ca-certificates"
 
 func runTrust(args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("trust", flag.ContinueOnError)
-	dataDir := fs.String("data-dir", defaultDataDir(), "state directory")
+	dataDir := fs.String("data-dir", clientDataDir(), "state directory of the server (default: $SLIPWAY_DATA_DIR, else the last started server's, else ~/.slipway)")
 	install := fs.Bool("install", false, "install the root in the system's trust store ("+systemCADir+", update-ca-certificates)")
 	if err := fs.Parse(args); err != nil {
 		return err

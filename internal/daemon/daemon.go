@@ -263,6 +263,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err := writeFileAtomic(EndpointPath(cfg.DataDir), append(b, '\n'), 0o600); err != nil {
 		return err
 	}
+	if err := writePointer(cfg.DataDir); err != nil {
+		log.Warn("could not record the data directory for slipway's other commands; they need --data-dir", "err", err)
+	}
 
 	apiSrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second,
 		// A client must send its whole request within ReadTimeout: a

@@ -24,6 +24,7 @@ type decision struct {
 	Reason      string `json:"reason"`
 	OperationID string `json:"operationId"`
 	Trigger     string `json:"trigger"`
+	Message     string `json:"message"`
 }
 
 func decisions(t *testing.T, s *testenv.Server, service string) []decision {

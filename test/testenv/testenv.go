@@ -60,6 +60,9 @@ type Server struct {
 	exited  chan struct{} // closed when cmd has ended and been waited for
 	logf    *os.File
 	DataDir string
+	// ConfigHome is the daemon's XDG_CONFIG_HOME, where it records its
+	// data directory for the client commands.
+	ConfigHome string
 	// Env is the environment `slipway env` prints, added to ours.
 	Env    []string
 	API    string // host:port of the API listener
@@ -82,7 +85,7 @@ func FreeAddr(t testing.TB) string {
 // when the test ends.
 func Start(t testing.TB, binary string, extra ...string) *Server {
 	t.Helper()
-	s := &Server{t: t, binary: binary, DataDir: t.TempDir(), API: FreeAddr(t), Router: FreeAddr(t)}
+	s := &Server{t: t, binary: binary, DataDir: t.TempDir(), ConfigHome: t.TempDir(), API: FreeAddr(t), Router: FreeAddr(t)}
 	s.args = append([]string{"server", "--data-dir", s.DataDir, "--api-listen", s.API, "--router-listen", s.Router,
 		"--log-level", "debug"}, extra...)
 	s.Restart()
@@ -108,9 +111,9 @@ func (s *Server) RestartWith(env ...string) {
 	s.logf = f
 	s.cmd = exec.Command(s.binary, s.args...)
 	s.cmd.Stdout, s.cmd.Stderr = f, f
-	if len(env) > 0 {
-		s.cmd.Env = append(os.Environ(), env...)
-	}
+	// The server records its data directory under XDG_CONFIG_HOME for the
+	// client commands; each test server has its own.
+	s.cmd.Env = append(append(os.Environ(), "XDG_CONFIG_HOME="+s.ConfigHome), env...)
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
