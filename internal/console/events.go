@@ -97,6 +97,9 @@ type logLine struct {
 	Source string `json:"source"`
 	Stream string `json:"stream"`
 	Text   string `json:"text"`
+	// Parts, for a line with ANSI escape sequences, are its styled runs;
+	// the script shows them instead of Text.
+	Parts []segment `json:"parts,omitempty"`
 }
 
 // logStream serves a service's logs as server-sent events: what is logged
@@ -118,7 +121,8 @@ func (c *Console) logStream(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprint(w, "event: reset\ndata: {}\n\n")
 	flusher.Flush()
 	err = c.logs.Logs(ctx, svc.ARN, r.URL.Query().Get("operation"), true, func(e applog.Entry) {
-		b, _ := json.Marshal(logLine{Time: e.Time.UTC().Format(time.RFC3339Nano), Source: e.Source, Stream: e.Stream, Text: e.Text})
+		b, _ := json.Marshal(logLine{Time: e.Time.UTC().Format(time.RFC3339Nano), Source: e.Source, Stream: e.Stream,
+			Text: printableText(e.Text), Parts: ansiSegments(e.Text)})
 		fmt.Fprintf(w, "data: %s\n\n", b)
 		flusher.Flush()
 	})

@@ -119,6 +119,7 @@ var funcs = template.FuncMap{
 	"domainClass":   domainStatusClass,
 	"recordLabel":   recordStatusLabel,
 	"recordClass":   recordStatusClass,
+	"ansi":          ansiHTML,
 }
 
 // triggerLabel says who started an operation.

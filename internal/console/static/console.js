@@ -81,7 +81,17 @@
         [new Date(e.time).toLocaleTimeString(), e.source, e.text].forEach(function (text, i) {
           var td = document.createElement("td");
           td.className = ["t", "src", "txt"][i];
-          td.textContent = text;
+          if (i === 2 && e.parts) {
+            // ANSI-styled runs: coloured text, never markup.
+            e.parts.forEach(function (p) {
+              var span = document.createElement("span");
+              if (p.c) span.className = p.c;
+              span.textContent = p.t;
+              td.appendChild(span);
+            });
+          } else {
+            td.textContent = text;
+          }
           tr.appendChild(td);
         });
         frag.appendChild(tr);
