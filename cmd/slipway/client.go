@@ -49,6 +49,7 @@ func runEnv(args []string, w io.Writer) error {
 		// "CloudWatch Logs", not the endpoint prefix "logs"), and STS
 		// GetCallerIdentity, which Terraform's provider calls first.
 		{"AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", ep.API},
+		{"AWS_ENDPOINT_URL_LOGS", ep.API}, // for tools keyed by the endpoint prefix
 		{"AWS_ENDPOINT_URL_STS", ep.API},
 		{"AWS_EC2_METADATA_DISABLED", "true"},
 	} {
