@@ -12,8 +12,8 @@ import (
 	"net/http"
 	"net/url"
 	"os/signal"
-	"syscall"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 	"time"
 

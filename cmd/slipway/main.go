@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -102,6 +103,20 @@ func runServer(args []string) error {
 	fs.StringVar(&cfg.DataDir, "data-dir", defaultDataDir(), "state directory (database, credentials, builds, logs)")
 	fs.StringVar(&cfg.APIListen, "api-listen", "127.0.0.1:8600", "address of the App Runner API")
 	fs.StringVar(&cfg.RouterListen, "router-listen", "127.0.0.1:8080", "address of the router that serves the apps")
+	fs.Func("trusted-proxies", "`CIDR[,CIDR...]` of proxies in front of the router whose X-Forwarded-For and X-Real-IP apps may believe (default: none; from anyone else they are dropped)", func(v string) error {
+		for _, f := range strings.Split(v, ",") {
+			p, err := netip.ParsePrefix(strings.TrimSpace(f))
+			if err != nil {
+				if a, aerr := netip.ParseAddr(strings.TrimSpace(f)); aerr == nil {
+					p = netip.PrefixFrom(a, a.BitLen())
+				} else {
+					return fmt.Errorf("not a CIDR or an address: %q", f)
+				}
+			}
+			cfg.TrustedProxies = append(cfg.TrustedProxies, p.Masked())
+		}
+		return nil
+	})
 	fs.IntVar(&cfg.APIMaxConnections, "api-max-connections", 512, "most connections the API listener holds open at once; more wait to be accepted")
 	fs.StringVar(&cfg.MetricsListen, "metrics-listen", "", "address serving Prometheus metrics at /metrics (default: on the API listener)")
 	fs.StringVar(&cfg.Region, "region", "us-east-1", "AWS region Slipway answers as")

@@ -240,7 +240,7 @@ func TestServeHTTPErrors(t *testing.T) {
 		{name: "InvalidState", err: ar.InvalidState("service is PAUSED"), op: "PauseService", body: describe,
 			wantStatus: 400, wantCode: "InvalidStateException", wantMsg: "service is PAUSED"},
 		{name: "ServiceQuotaExceeded", err: ar.QuotaExceeded("too many"), op: "CreateService",
-			body: `{"ServiceName":"abcd","SourceConfiguration":{"ImageRepository":{"ImageIdentifier":"nginx","ImageRepositoryType":"ECR_PUBLIC"}}}`,
+			body:       `{"ServiceName":"abcd","SourceConfiguration":{"ImageRepository":{"ImageIdentifier":"nginx","ImageRepositoryType":"ECR_PUBLIC"}}}`,
 			wantStatus: 402, wantCode: "ServiceQuotaExceededException", wantMsg: "too many"},
 		{name: "wrapped api error", err: fmt.Errorf("in tx: %w", ar.NotFound("gone")), op: "DescribeService", body: describe,
 			wantStatus: 400, wantCode: "ResourceNotFoundException", wantMsg: "gone"},

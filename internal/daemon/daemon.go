@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -27,8 +28,8 @@ import (
 	"github.com/slipwayhq/slipway/internal/metrics"
 	"github.com/slipwayhq/slipway/internal/router"
 	"github.com/slipwayhq/slipway/internal/secret"
-	"github.com/slipwayhq/slipway/internal/source/image"
 	"github.com/slipwayhq/slipway/internal/source/git"
+	"github.com/slipwayhq/slipway/internal/source/image"
 	"github.com/slipwayhq/slipway/internal/store"
 )
 
@@ -88,6 +89,9 @@ type Config struct {
 	LogRetention time.Duration
 	// APIMaxConnections caps the API listener's open connections.
 	APIMaxConnections int
+	// TrustedProxies are the router's peers whose X-Forwarded-For and
+	// X-Real-IP reach apps (a load balancer in front of Slipway).
+	TrustedProxies []netip.Prefix
 	// OTLPEndpoint, if set, is the OTLP/HTTP base URL the router sends the
 	// spans of traced services to, and their instances too.
 	OTLPEndpoint string
@@ -174,7 +178,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	defer closeSpans(spans, log)
 	rt = router.New(router.Config{RequestTimeout: cfg.RequestTimeout, Wake: func(host string) { eng.WakeHost(host) }, Observer: met,
-		Challenge: certMgr.HandleHTTPChallenge, HTTPSPort: httpsPort, Tracer: routerTracer(spans)}, log)
+		Challenge: certMgr.HandleHTTPChallenge, HTTPSPort: httpsPort, Tracer: routerTracer(spans), TrustedProxies: cfg.TrustedProxies}, log)
 	network, err := instanceNetwork(cfg.InstanceNetwork, apiLn.Addr(), log)
 	if err != nil {
 		return err

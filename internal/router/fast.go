@@ -44,6 +44,9 @@ type fastConn struct {
 	bw *bufio.Writer
 	// clientIP is appended to X-Forwarded-For.
 	clientIP string
+	// trustedPeer: the peer is a trusted proxy, whose X-Forwarded-For and
+	// X-Real-IP are passed on.
+	trustedPeer bool
 	// tls is the connection's TLS state, nil for plain HTTP.
 	tls *tls.ConnectionState
 
@@ -89,6 +92,7 @@ func newFastConn(s *Server, nc net.Conn) *fastConn {
 	if ip, _, err := net.SplitHostPort(nc.RemoteAddr().String()); err == nil {
 		c.clientIP = ip
 	}
+	c.trustedPeer = s.r.trusts(nc.RemoteAddr().String())
 	return c
 }
 
@@ -371,7 +375,11 @@ func (c *fastConn) writeHead(w *bufio.Writer) {
 		case h.hopByHop(f), c.span != nil && c.traceField(f.name):
 			continue
 		case is(f.name, "x-forwarded-for"):
-			xff = append(append(xff, f.value...), ", "...)
+			if c.trustedPeer {
+				xff = append(append(xff, f.value...), ", "...)
+			}
+			continue
+		case is(f.name, "x-real-ip") && !c.trustedPeer:
 			continue
 		case is(f.name, "x-forwarded-host"), is(f.name, "x-forwarded-proto"), is(f.name, "forwarded"):
 			continue

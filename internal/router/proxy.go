@@ -20,6 +20,8 @@ type attempt struct {
 	gate      *gate
 	retryable bool
 	retried   bool
+	// trustedPeer: the request came from a trusted proxy (Config.TrustedProxies).
+	trustedPeer bool
 }
 
 type attemptKey struct{}
@@ -43,10 +45,15 @@ func rewrite(pr *httputil.ProxyRequest) {
 	at := attemptFrom(pr.In.Context())
 	pr.Out.URL.Scheme = "http"
 	pr.Out.URL.Host = at.backend.urlHost
-	// Rewrite starts without the client's X-Forwarded-For; restore it so
-	// SetXForwarded appends the client IP to the chain.
-	if prior := pr.In.Header["X-Forwarded-For"]; len(prior) > 0 {
-		pr.Out.Header["X-Forwarded-For"] = append([]string(nil), prior...)
+	// Rewrite starts without the client's X-Forwarded-For. A trusted
+	// proxy's chain is restored so SetXForwarded appends the peer to it;
+	// anyone else's, and their X-Real-IP, are not believed.
+	if at.trustedPeer {
+		if prior := pr.In.Header["X-Forwarded-For"]; len(prior) > 0 {
+			pr.Out.Header["X-Forwarded-For"] = append([]string(nil), prior...)
+		}
+	} else {
+		pr.Out.Header.Del("X-Real-Ip")
 	}
 	pr.SetXForwarded()
 	// Apps see the public host name, as on App Runner.

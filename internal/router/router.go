@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"net/netip"
 	"sort"
 	"strconv"
 	"strings"
@@ -47,6 +48,30 @@ type Config struct {
 	// Tracer, if set, makes a server span of every request for a route
 	// that is Traced. Nil means none, at no cost.
 	Tracer trace.Tracer
+	// TrustedProxies are the peers (a load balancer in front of Slipway)
+	// whose X-Forwarded-For and X-Real-IP are passed on to apps. From
+	// anyone else those headers are dropped, and X-Forwarded-For starts
+	// with the peer's address: a client cannot make an app believe it
+	// comes from elsewhere.
+	TrustedProxies []netip.Prefix
+}
+
+// trusts reports whether the peer at addr ("ip:port") is a trusted proxy.
+func (r *Router) trusts(addr string) bool {
+	if len(r.trustedProxies) == 0 {
+		return false
+	}
+	ap, err := netip.ParseAddrPort(addr)
+	if err != nil {
+		return false
+	}
+	ip := ap.Addr().Unmap()
+	for _, p := range r.trustedProxies {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
 }
 
 // DefaultQueueTimeout is how long a request waits for capacity by default.
@@ -172,8 +197,9 @@ type Router struct {
 
 	// byURLHost maps a namespace target's URL host to it, for dial, which
 	// runs without mu.
-	byURLHost  sync.Map
-	hostDialer *net.Dialer
+	byURLHost      sync.Map
+	hostDialer     *net.Dialer
+	trustedProxies []netip.Prefix // see Config.TrustedProxies
 }
 
 // New returns a Router with an empty routing table.
@@ -188,19 +214,20 @@ func New(cfg Config, log *slog.Logger) *Router {
 		log = slog.New(slog.DiscardHandler)
 	}
 	r := &Router{
-		log:          log.With("component", "router"),
-		timeout:      cfg.RequestTimeout,
-		queueTimeout: cfg.QueueTimeout,
-		wake:         cfg.Wake,
-		obs:          cfg.Observer,
-		challenge:    cfg.Challenge,
-		httpsPort:    cfg.HTTPSPort,
-		tracer:       cfg.Tracer,
-		aliases:      make(map[string]string),
-		counters:     make(map[string]*counter),
-		gates:        make(map[string]*gate),
-		targets:      make(map[string]*nsTarget),
-		pools:        make(map[string]*connPool),
+		log:            log.With("component", "router"),
+		timeout:        cfg.RequestTimeout,
+		queueTimeout:   cfg.QueueTimeout,
+		wake:           cfg.Wake,
+		obs:            cfg.Observer,
+		challenge:      cfg.Challenge,
+		httpsPort:      cfg.HTTPSPort,
+		tracer:         cfg.Tracer,
+		trustedProxies: cfg.TrustedProxies,
+		aliases:        make(map[string]string),
+		counters:       make(map[string]*counter),
+		gates:          make(map[string]*gate),
+		targets:        make(map[string]*nsTarget),
+		pools:          make(map[string]*connPool),
 		hostDialer: &net.Dialer{
 			Timeout:   10 * time.Second,
 			KeepAlive: 30 * time.Second,
@@ -292,7 +319,8 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		r.refusal(name, e).write(w)
 		return
 	}
-	at := &attempt{host: host, service: e.route.Service, backend: b, gate: e.gate, retryable: retryable(req)}
+	at := &attempt{host: host, service: e.route.Service, backend: b, gate: e.gate, retryable: retryable(req),
+		trustedPeer: r.trusts(req.RemoteAddr)}
 	// The attempt's backend may change if the transport retries elsewhere;
 	// release whichever one it ends on, also when the proxy panics to abort.
 	defer func() { r.release(at.gate, at.backend) }()

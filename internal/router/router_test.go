@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -196,35 +197,52 @@ func TestRoundRobin(t *testing.T) {
 	}
 }
 
+// TestForwardedHeaders checks the headers apps see about the client, on
+// the fast path (HTTP/1.1) and on net/http's (HTTP/1.0 is handed off): a
+// client's own X-Forwarded-For and X-Real-IP reach the app only from a
+// trusted proxy.
 func TestForwardedHeaders(t *testing.T) {
-	r, front := newFront(t, Config{})
-	seen := make(chan *http.Request, 1)
-	be := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		seen <- req
-	}))
-	defer be.Close()
-	r.SetRoute(Route{Host: "fw.localhost", Backends: []Backend{{ID: "a", Addr: be.Listener.Addr().String()}}})
+	loopback := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+	for _, tc := range []struct {
+		name             string
+		trusted          []netip.Prefix
+		proto            string
+		wantXFF, wantXRI string
+	}{
+		{"untrusted, fast path", nil, "HTTP/1.1", "127.0.0.1", ""},
+		{"untrusted, net/http", nil, "HTTP/1.0", "127.0.0.1", ""},
+		{"other proxies trusted", []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}, "HTTP/1.1", "127.0.0.1", ""},
+		{"trusted proxy, fast path", loopback, "HTTP/1.1", "203.0.113.7, 127.0.0.1", "203.0.113.7"},
+		{"trusted proxy, net/http", loopback, "HTTP/1.0", "203.0.113.7, 127.0.0.1", "203.0.113.7"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, front := newFront(t, Config{TrustedProxies: tc.trusted})
+			seen := make(chan *http.Request, 1)
+			be := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+				seen <- req
+			}))
+			defer be.Close()
+			r.SetRoute(Route{Host: "fw.localhost", Backends: []Backend{{ID: "a", Addr: be.Listener.Addr().String()}}})
 
-	req, _ := http.NewRequest("GET", front.URL+"/x?y=1", nil)
-	req.Host = "FW.localhost:8080"
-	req.Header.Set("X-Forwarded-For", "203.0.113.7")
-	resp, err := front.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	got := <-seen
-	checks := []struct{ name, got, want string }{
-		{"Host", got.Host, "FW.localhost:8080"},
-		{"X-Forwarded-For", got.Header.Get("X-Forwarded-For"), "203.0.113.7, 127.0.0.1"},
-		{"X-Forwarded-Proto", got.Header.Get("X-Forwarded-Proto"), "http"},
-		{"X-Forwarded-Host", got.Header.Get("X-Forwarded-Host"), "FW.localhost:8080"},
-		{"RequestURI", got.RequestURI, "/x?y=1"},
-	}
-	for _, c := range checks {
-		if c.got != c.want {
-			t.Errorf("%s = %q, want %q", c.name, c.got, c.want)
-		}
+			c := dialFront(t, front)
+			c.send("GET /x?y=1 " + tc.proto + "\r\nHost: FW.localhost:8080\r\nX-Forwarded-For: 203.0.113.7\r\n" +
+				"X-Real-IP: 203.0.113.7\r\nConnection: close\r\n\r\n")
+			c.read("GET")
+			got := <-seen
+			checks := []struct{ name, got, want string }{
+				{"Host", got.Host, "FW.localhost:8080"},
+				{"X-Forwarded-For", strings.Join(got.Header.Values("X-Forwarded-For"), ", "), tc.wantXFF},
+				{"X-Real-IP", got.Header.Get("X-Real-Ip"), tc.wantXRI},
+				{"X-Forwarded-Proto", got.Header.Get("X-Forwarded-Proto"), "http"},
+				{"X-Forwarded-Host", got.Header.Get("X-Forwarded-Host"), "FW.localhost:8080"},
+				{"RequestURI", got.RequestURI, "/x?y=1"},
+			}
+			for _, c := range checks {
+				if c.got != c.want {
+					t.Errorf("%s = %q, want %q", c.name, c.got, c.want)
+				}
+			}
+		})
 	}
 }
 
