@@ -180,6 +180,12 @@ CREATE TABLE IF NOT EXISTS custom_domains (
 	updated_at  INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS custom_domains_service ON custom_domains(service_arn, created_at);
+CREATE TABLE IF NOT EXISTS console_sessions (
+	id_hash      TEXT PRIMARY KEY,
+	csrf         TEXT NOT NULL,
+	created_at   INTEGER NOT NULL,
+	last_seen_at INTEGER NOT NULL
+);
 `
 
 // Open opens (creating if needed) the database at path.
@@ -223,6 +229,21 @@ func (s *Store) notify() {
 // Update runs fn in one write transaction; it commits if fn returns nil.
 // fn must use only tx: calling the Store's own methods from fn deadlocks.
 func (s *Store) Update(ctx context.Context, fn func(tx *Tx) error) error {
+	if err := s.update(ctx, fn); err != nil {
+		return err
+	}
+	s.notify()
+	return nil
+}
+
+// UpdateQuiet is Update for bookkeeping that no watcher shows or acts on
+// (console sessions): it wakes no Changed watcher, so signing in or using
+// the console does not make open pages and reconcilers look again.
+func (s *Store) UpdateQuiet(ctx context.Context, fn func(tx *Tx) error) error {
+	return s.update(ctx, fn)
+}
+
+func (s *Store) update(ctx context.Context, fn func(tx *Tx) error) error {
 	sqlTx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
@@ -237,7 +258,6 @@ func (s *Store) Update(ctx context.Context, fn func(tx *Tx) error) error {
 		return fmt.Errorf("commit: %w", err)
 	}
 	failpoint.Hit("store.after-commit")
-	s.notify()
 	return nil
 }
 
