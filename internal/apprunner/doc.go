@@ -2,4 +2,4 @@
 // model), their validation, ARNs and the instance sizes App Runner accepts.
 package apprunner
 
-//go:generate go run ./gen -model ../../../shared/apprunner-api/apprunner.smithy.json
+//go:generate go run ./gen -model gen/model/apprunner.smithy.json

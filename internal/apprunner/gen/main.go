@@ -13,8 +13,12 @@ import (
 	"strings"
 )
 
+// defaultModel is the App Runner model kept in the repository, relative to
+// internal/apprunner, where go generate runs the generator.
+const defaultModel = "gen/model/apprunner.smithy.json"
+
 func main() {
-	modelPath := flag.String("model", "", "path to the Smithy JSON AST of App Runner")
+	modelPath := flag.String("model", defaultModel, "path to the Smithy JSON AST of App Runner")
 	out := flag.String("out", ".", "directory to write the generated files into")
 	flag.Parse()
 	if err := run(*modelPath, *out); err != nil {
