@@ -47,8 +47,11 @@ type Keys interface {
 
 // Config is the console's configuration.
 type Config struct {
-	// SessionTTL is how long a session lasts without use; default 12h.
-	SessionTTL time.Duration
+	// SessionIdle is how long a session lasts without use; default 12h.
+	SessionIdle time.Duration
+	// SessionLifetime is how long a session lasts however much it is
+	// used; default 24h.
+	SessionLifetime time.Duration
 	// LinkTTL is how long a one-time sign-in link is valid; default 5m.
 	LinkTTL time.Duration
 }
@@ -65,6 +68,7 @@ type Console struct {
 	now   func() time.Time
 
 	sessions *sessions
+	throttle *throttle
 
 	// done is closed by Close, ending live streams so that the HTTP server
 	// can shut down without waiting for them.
@@ -80,19 +84,24 @@ var staticFS embed.FS
 
 // New returns a console over the control plane, store and logs.
 func New(cfg Config, ctl Controller, st *store.Store, logs LogReader, keys Keys, log *slog.Logger) *Console {
-	if cfg.SessionTTL == 0 {
-		cfg.SessionTTL = 12 * time.Hour
+	if cfg.SessionIdle == 0 {
+		cfg.SessionIdle = defaultSessionIdle
+	}
+	if cfg.SessionLifetime == 0 {
+		cfg.SessionLifetime = defaultSessionLifetime
 	}
 	if cfg.LinkTTL == 0 {
 		cfg.LinkTTL = 5 * time.Minute
 	}
 	c := &Console{
 		cfg: cfg, ctl: ctl, store: st, logs: logs, keys: keys, log: log,
-		pages: mustParsePages(),
-		now:   time.Now,
-		done:  make(chan struct{}),
+		pages:    mustParsePages(),
+		now:      time.Now,
+		throttle: newThrottle(maxClients),
+		done:     make(chan struct{}),
 	}
-	c.sessions = newSessions(cfg.SessionTTL, cfg.LinkTTL, func() time.Time { return c.now() })
+	c.sessions = newSessions(sessionPolicy{idle: cfg.SessionIdle, lifetime: cfg.SessionLifetime}, cfg.LinkTTL, st,
+		func() time.Time { return c.now() })
 	return c
 }
 

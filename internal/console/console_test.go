@@ -104,7 +104,7 @@ func TestSignIn(t *testing.T) {
 		t.Errorf("console with the new session: status %d", rec.Code)
 	}
 	// Signing out ends the session.
-	if s, _ := e.c.sessions.get(sess.Value); s == nil {
+	if s, _ := e.c.sessions.get(context.Background(), sess.Value); s == nil {
 		t.Fatal("no session")
 	} else {
 		e.csrf = s.csrf

@@ -50,8 +50,14 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvAt(t, t.TempDir()+"/slipway.db")
+}
+
+// newEnvAt is newEnv with the database at path.
+func newEnvAt(t *testing.T, path string) *env {
+	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, t.TempDir()+"/slipway.db")
+	st, err := store.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +72,10 @@ func newEnv(t *testing.T) *env {
 	c := New(Config{}, ctl, st, logs, keys{"AKIATEST": "s3cret"}, log)
 	t.Cleanup(c.Close)
 	e := &env{t: t, c: c, ctl: ctl, st: st, h: c.Handler(), logs: logs}
-	id, sess := c.sessions.create()
+	id, sess, err := c.sessions.create(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	e.cookie = &http.Cookie{Name: sessionCookie, Value: id}
 	e.csrf = sess.csrf
 	return e

@@ -3,11 +3,17 @@ package console
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/slipwayhq/slipway/internal/store"
 )
 
 // Cookie names. The sign-in cookie carries the double-submit token of the
@@ -18,25 +24,51 @@ const (
 	csrfField     = "csrf"
 )
 
+// Session lifetimes: a session ends after defaultSessionIdle without use
+// or defaultSessionLifetime after sign-in, whichever comes first.
+const (
+	defaultSessionIdle     = 12 * time.Hour
+	defaultSessionLifetime = 24 * time.Hour
+	// touchEvery spaces out writes of a session's last use, so browsing
+	// does not write the store on every request. Idle sessions may
+	// therefore end up to touchEvery early.
+	touchEvery = time.Minute
+)
+
 // session is a signed-in browser.
 type session struct {
-	csrf    string
-	expires time.Time
+	csrf string
 }
 
-// sessions holds sessions and one-time sign-in links in memory: a daemon
-// restart signs everyone out, which is the safe direction to fail.
+// sessionPolicy is when sessions end.
+type sessionPolicy struct {
+	idle, lifetime time.Duration
+}
+
+// judge says whether a stored session is still live at now and, if so,
+// whether its last use is due to be recorded.
+func (p sessionPolicy) judge(s store.ConsoleSession, now time.Time) (live, touch bool) {
+	if now.Sub(s.LastSeenAt) > p.idle || now.Sub(s.CreatedAt) > p.lifetime {
+		return false, false
+	}
+	return true, now.Sub(s.LastSeenAt) >= touchEvery
+}
+
+// sessions keeps sessions in the store, so that a daemon restart signs no
+// one out, and one-time sign-in links in memory: a restart voids links,
+// which last minutes and are easily made again.
 type sessions struct {
-	ttl, linkTTL time.Duration
-	now          func() time.Time
+	policy  sessionPolicy
+	linkTTL time.Duration
+	now     func() time.Time
+	store   *store.Store
 
 	mu    sync.Mutex
-	byID  map[string]*session  // session cookie value → session
 	links map[string]time.Time // one-time link token → expiry
 }
 
-func newSessions(ttl, linkTTL time.Duration, now func() time.Time) *sessions {
-	return &sessions{ttl: ttl, linkTTL: linkTTL, now: now, byID: map[string]*session{}, links: map[string]time.Time{}}
+func newSessions(policy sessionPolicy, linkTTL time.Duration, st *store.Store, now func() time.Time) *sessions {
+	return &sessions{policy: policy, linkTTL: linkTTL, store: st, now: now, links: map[string]time.Time{}}
 }
 
 func randomToken() string {
@@ -45,37 +77,65 @@ func randomToken() string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
-// create starts a session and returns its cookie value.
-func (s *sessions) create() (string, *session) {
+// hashID is what the store keeps of a session cookie: a leaked database
+// then holds nothing a browser could present.
+func hashID(id string) string {
+	sum := sha256.Sum256([]byte(id))
+	return hex.EncodeToString(sum[:])
+}
+
+// create starts a session and returns its cookie value. Expired sessions
+// are deleted on the way, so abandoned ones do not pile up.
+func (s *sessions) create(ctx context.Context) (string, *session, error) {
 	id := randomToken()
-	sess := &session{csrf: randomToken(), expires: s.now().Add(s.ttl)}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.pruneLocked()
-	s.byID[id] = sess
-	return id, sess
+	now := s.now()
+	row := store.ConsoleSession{IDHash: hashID(id), CSRF: randomToken(), CreatedAt: now, LastSeenAt: now}
+	err := s.store.UpdateQuiet(ctx, func(tx *store.Tx) error {
+		if err := tx.DeleteConsoleSessionsBefore(now.Add(-s.policy.idle), now.Add(-s.policy.lifetime)); err != nil {
+			return err
+		}
+		return tx.PutConsoleSession(row)
+	})
+	if err != nil {
+		return "", nil, fmt.Errorf("start session: %w", err)
+	}
+	return id, &session{csrf: row.CSRF}, nil
 }
 
-// get returns the live session with this cookie value and extends it.
-func (s *sessions) get(id string) (*session, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	sess, ok := s.byID[id]
-	if !ok {
-		return nil, false
+// get returns the live session with this cookie value, or nil, and
+// records its use now and then.
+func (s *sessions) get(ctx context.Context, id string) (*session, error) {
+	h := hashID(id)
+	var row store.ConsoleSession
+	err := s.store.View(ctx, func(tx *store.Tx) (err error) {
+		row, err = tx.ConsoleSession(h)
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
 	}
-	if s.now().After(sess.expires) {
-		delete(s.byID, id)
-		return nil, false
+	if err != nil {
+		return nil, fmt.Errorf("read session: %w", err)
 	}
-	sess.expires = s.now().Add(s.ttl)
-	return sess, true
+	now := s.now()
+	live, touch := s.policy.judge(row, now)
+	switch {
+	case !live:
+		err = s.store.UpdateQuiet(ctx, func(tx *store.Tx) error { return tx.DeleteConsoleSession(h) })
+	case touch:
+		err = s.store.UpdateQuiet(ctx, func(tx *store.Tx) error { return tx.TouchConsoleSession(h, now) })
+	}
+	if err != nil {
+		return nil, fmt.Errorf("update session: %w", err)
+	}
+	if !live {
+		return nil, nil
+	}
+	return &session{csrf: row.CSRF}, nil
 }
 
-func (s *sessions) remove(id string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.byID, id)
+func (s *sessions) remove(ctx context.Context, id string) error {
+	return s.store.UpdateQuiet(ctx, func(tx *store.Tx) error { return tx.DeleteConsoleSession(hashID(id)) })
 }
 
 // newLink returns a one-time sign-in token.
@@ -83,7 +143,7 @@ func (s *sessions) newLink() string {
 	tok := randomToken()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.pruneLocked()
+	s.pruneLinksLocked()
 	s.links[tok] = s.now().Add(s.linkTTL)
 	return tok
 }
@@ -97,13 +157,8 @@ func (s *sessions) useLink(tok string) bool {
 	return ok && !s.now().After(exp)
 }
 
-func (s *sessions) pruneLocked() {
+func (s *sessions) pruneLinksLocked() {
 	now := s.now()
-	for id, sess := range s.byID {
-		if now.After(sess.expires) {
-			delete(s.byID, id)
-		}
-	}
 	for tok, exp := range s.links {
 		if now.After(exp) {
 			delete(s.links, tok)
@@ -126,7 +181,11 @@ func (c *Console) authed(h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var sess *session
 		if ck, err := r.Cookie(sessionCookie); err == nil {
-			sess, _ = c.sessions.get(ck.Value)
+			if sess, err = c.sessions.get(r.Context(), ck.Value); err != nil {
+				c.log.Error("console session", "err", err)
+				http.Error(w, "could not read the session: try again", http.StatusInternalServerError)
+				return
+			}
 		}
 		if sess == nil {
 			if r.Method == http.MethodGet && r.Header.Get("Accept") != "text/event-stream" {
@@ -151,11 +210,13 @@ func validCSRF(r *http.Request, want string) bool {
 }
 
 // setSessionCookie signs the browser in. SameSite=Strict keeps other sites
-// from sending it along; HttpOnly keeps scripts from reading it.
-func (c *Console) setSessionCookie(w http.ResponseWriter, id string) {
+// from sending it along; HttpOnly keeps scripts from reading it; Secure,
+// over TLS, keeps the browser from sending it over plain HTTP. It lasts as
+// long as the session can; the server ends idle sessions sooner.
+func (c *Console) setSessionCookie(w http.ResponseWriter, r *http.Request, id string) {
 	http.SetCookie(w, &http.Cookie{
 		Name: sessionCookie, Value: id, Path: Prefix,
-		HttpOnly: true, SameSite: http.SameSiteStrictMode,
-		MaxAge: int(c.cfg.SessionTTL.Seconds()),
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil,
+		MaxAge: int(c.cfg.SessionLifetime.Seconds()),
 	})
 }

@@ -4,9 +4,12 @@ import (
 	"context"
 	"crypto/subtle"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // TokenPath is Slipway's SigV4-signed endpoint that issues one-time
@@ -34,8 +37,12 @@ func (c *Console) TokenHandler(v Verifier) http.Handler {
 			return
 		}
 		tok := c.sessions.newLink()
+		scheme := "http://"
+		if r.TLS != nil {
+			scheme = "https://"
+		}
 		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(TokenResponse{URL: "http://" + r.Host + "/console/signin/link?token=" + url.QueryEscape(tok)})
+		json.NewEncoder(w).Encode(TokenResponse{URL: scheme + r.Host + "/console/signin/link?token=" + url.QueryEscape(tok)})
 	})
 }
 
@@ -52,7 +59,7 @@ func (c *Console) signinPage(w http.ResponseWriter, r *http.Request) {
 func (c *Console) renderSignin(w http.ResponseWriter, r *http.Request, status int, msg string) {
 	tok := randomToken()
 	http.SetCookie(w, &http.Cookie{Name: signinCookie, Value: tok, Path: "/console/signin",
-		HttpOnly: true, SameSite: http.SameSiteStrictMode, MaxAge: 3600})
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil, MaxAge: 3600})
 	w.Header().Set("Cache-Control", "no-store")
 	c.render(w, status, "signin", page{Title: "Sign in", Data: signinData{Token: tok, Next: safeNext(r.FormValue("next")), Error: msg}})
 }
@@ -64,37 +71,79 @@ func (c *Console) signin(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "missing or wrong CSRF token: reload the sign-in page and try again", http.StatusForbidden)
 		return
 	}
+	if c.throttled(w, r) {
+		return
+	}
 	id := strings.TrimSpace(r.PostFormValue("access_key_id"))
 	secret := strings.TrimSpace(r.PostFormValue("secret_access_key"))
 	want, ok := c.keys.Secret(id)
 	if !ok || subtle.ConstantTimeCompare([]byte(secret), []byte(want)) != 1 {
-		c.log.Debug("console sign-in refused", "access_key_id", id)
+		c.throttle.fail(clientOf(r), c.now())
+		c.log.Debug("console sign-in refused", "access_key_id", id, "client", clientOf(r))
 		c.renderSignin(w, r, http.StatusUnauthorized, "Wrong access key ID or secret access key.")
 		return
 	}
-	sid, _ := c.sessions.create()
-	c.setSessionCookie(w, sid)
+	if !c.startSession(w, r) {
+		return
+	}
 	http.SetCookie(w, &http.Cookie{Name: signinCookie, Path: "/console/signin", MaxAge: -1})
 	http.Redirect(w, r, safeNext(r.PostFormValue("next")), http.StatusSeeOther)
 }
 
-// signinLink consumes a one-time link from `slipway console-url`.
+// throttled answers 429 if the request's client failed to sign in too
+// often lately, and reports whether it did.
+func (c *Console) throttled(w http.ResponseWriter, r *http.Request) bool {
+	wait := c.throttle.wait(clientOf(r), c.now())
+	if wait <= 0 {
+		return false
+	}
+	secs := int((wait + time.Second - 1) / time.Second)
+	c.log.Debug("console sign-in throttled", "client", clientOf(r), "retry_after", secs)
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	c.renderSignin(w, r, http.StatusTooManyRequests,
+		fmt.Sprintf("Too many failed sign-ins from your address: try again in %d seconds.", secs))
+	return true
+}
+
+// startSession signs the browser in, reporting whether it could.
+func (c *Console) startSession(w http.ResponseWriter, r *http.Request) bool {
+	sid, _, err := c.sessions.create(r.Context())
+	if err != nil {
+		c.log.Error("console sign-in", "err", err)
+		http.Error(w, "could not start a session: try again", http.StatusInternalServerError)
+		return false
+	}
+	c.setSessionCookie(w, r, sid)
+	return true
+}
+
+// signinLink consumes a one-time link from `slipway console-url`. Wrong
+// tokens count as failed sign-ins, like wrong keys.
 func (c *Console) signinLink(w http.ResponseWriter, r *http.Request) {
+	if c.throttled(w, r) {
+		return
+	}
 	if !c.sessions.useLink(r.URL.Query().Get("token")) {
+		c.throttle.fail(clientOf(r), c.now())
 		c.renderSignin(w, r, http.StatusUnauthorized, "That sign-in link is used or expired: run `slipway console-url` again.")
 		return
 	}
-	sid, _ := c.sessions.create()
-	c.setSessionCookie(w, sid)
+	if !c.startSession(w, r) {
+		return
+	}
 	// Redirect so the token leaves the address bar and history.
 	http.Redirect(w, r, Prefix, http.StatusSeeOther)
 }
 
 func (c *Console) signout(w http.ResponseWriter, r *http.Request) {
 	if ck, err := r.Cookie(sessionCookie); err == nil {
-		c.sessions.remove(ck.Value)
+		if err := c.sessions.remove(r.Context(), ck.Value); err != nil {
+			c.log.Error("console sign-out", "err", err)
+			http.Error(w, "could not end the session: try again", http.StatusInternalServerError)
+			return
+		}
 	}
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Path: Prefix, MaxAge: -1})
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Path: Prefix, MaxAge: -1, Secure: r.TLS != nil})
 	http.Redirect(w, r, "/console/signin", http.StatusSeeOther)
 }
 
