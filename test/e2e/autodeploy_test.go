@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slipwayhq/slipway/internal/failpoint"
 	"github.com/slipwayhq/slipway/test/testenv"
 )
 
@@ -213,15 +214,17 @@ func TestAutoDeployPolling(t *testing.T) {
 	}
 	expectBodyWithin(t, s, a.apiURL, "api v20", 60*time.Second)
 
-	// kill -9 at different moments after a qualifying commit (before the
-	// poll, during fetch and decision, during the deployment): every one
-	// is deployed after the restart.
-	for i, wait := range []time.Duration{300 * time.Millisecond, 900 * time.Millisecond, 1500 * time.Millisecond} {
+	// kill -9 at each step after a qualifying commit (fetched, decided,
+	// recorded, deploying it): every one is deployed after the restart.
+	for i, point := range []string{"autodeploy.fetched", "autodeploy.decided", "autodeploy.recorded", "autodeploy.recorded>deploy.after-build"} {
 		v := fmt.Sprintf("v3%d", i)
+		s.Stop()
+		s.RestartWith(failpoint.EnvVar + "=" + point)
 		repo.Write("services/api/version.txt", v+"\n")
 		repo.Commit("api " + v)
-		time.Sleep(wait)
-		s.Kill()
+		if !s.WaitExit(30 * time.Second) {
+			t.Fatalf("the daemon did not reach failpoint %s within 30s", point)
+		}
 		s.Restart()
 		expectBodyWithin(t, s, a.apiURL, "api "+v, 60*time.Second)
 	}

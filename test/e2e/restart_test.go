@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slipwayhq/slipway/internal/failpoint"
 	"github.com/slipwayhq/slipway/test/testenv"
 )
 
@@ -58,13 +59,16 @@ func TestKillRestart(t *testing.T) {
 		}
 	}
 
-	// Mid-deployment: the build of v2 sleeps, the daemon dies during it.
+	// Mid-deployment: the daemon dies (SIGKILL, by a failpoint) once v2 is
+	// built, before the build is recorded or an instance of it starts.
 	repo.Write("services/api/version.txt", "v2\n")
-	repo.Write("services/api/apprunner.yaml", strings.Replace(apiYAML, `- echo "building api at $(pwd)"`, `- sleep 2`, 1))
-	repo.Commit("api v2 with a slow build")
+	repo.Commit("api v2")
+	s.Stop()
+	s.RestartWith(failpoint.EnvVar + "=deploy.after-build")
 	opID := s.MustAWS("start-deployment", "--service-arn", arn)["OperationId"].(string)
-	time.Sleep(1 * time.Second)
-	s.Kill()
+	if !s.WaitExit(30 * time.Second) {
+		t.Fatal("the daemon did not reach failpoint deploy.after-build within 30s")
+	}
 	if !alive(pid1) {
 		t.Fatalf("app process %s died with the daemon mid-deploy", pid1)
 	}
