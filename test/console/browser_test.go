@@ -159,7 +159,22 @@ func (b *browser) typeText(selector, value string) {
 	b.do("type into "+selector, chromedp.SendKeys(chromedp.CSS(selector), value))
 }
 
-// screenshot saves the whole page as docs/console/NAME.png, for the README.
+// updateScreenshots is the variable that lets the browser test rewrite the
+// README's screenshots.
+const updateScreenshots = "SLIPWAY_UPDATE_SCREENSHOTS"
+
+// screenshotDir is where screenshots go: docs/console, which the README
+// shows, only when updateScreenshots is 1, so that a test run leaves the
+// tracked images alone; otherwise a directory under the system's
+// temporary one, to look at after a run.
+func screenshotDir() string {
+	if os.Getenv(updateScreenshots) == "1" {
+		return filepath.Join(repoRoot, "docs", "console")
+	}
+	return filepath.Join(os.TempDir(), "slipway-console-screenshots")
+}
+
+// screenshot saves the whole page as NAME.png in screenshotDir.
 func (b *browser) screenshot(name string) {
 	b.t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
@@ -168,13 +183,15 @@ func (b *browser) screenshot(name string) {
 	if err != nil {
 		b.t.Fatalf("screenshot %s: %v", name, err)
 	}
-	dir := filepath.Join(repoRoot, "docs", "console")
+	dir := screenshotDir()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		b.t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+	file := filepath.Join(dir, name+".png")
+	if err := os.WriteFile(file, png, 0o644); err != nil {
 		b.t.Fatal(err)
 	}
+	b.t.Logf("screenshot %s", file)
 }
 
 // quote makes a JavaScript string literal.
