@@ -271,3 +271,15 @@ func TestSignOutEndsStoredSession(t *testing.T) {
 		t.Error("the session is still in the store after sign-out")
 	}
 }
+
+func TestConsoleURLOverTLS(t *testing.T) {
+	e := newEnv(t)
+	h := e.c.TokenHandler(verifierFunc(func(*http.Request) error { return nil }))
+	req := httptest.NewRequest("POST", TokenPath, nil)
+	req.TLS = &tls.ConnectionState{}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if !strings.Contains(rec.Body.String(), `"url":"https://example.com/console/signin/link?token=`) {
+		t.Errorf("link asked for over TLS: %s, want an https link", rec.Body)
+	}
+}
