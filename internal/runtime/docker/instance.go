@@ -262,10 +262,30 @@ func (b *Backend) Status(ctx context.Context, inst runtime.Instance) (runtime.St
 		b.follow(c.ID, c.Config.Labels[LabelInstance], c.Config.Labels[LabelLogPath])
 	}
 	st := stateOf(c)
+	// The engine learns of an out-of-memory kill from an event of its own,
+	// which can come after the exit: a SIGKILL under a memory limit is
+	// looked at again for a moment before it is called a plain kill.
+	for i := 0; i < 10 && maybeOOM(c); i++ {
+		time.Sleep(50 * time.Millisecond)
+		again, err := b.cli.ContainerInspect(ctx, inst.Ref, client.ContainerInspectOptions{})
+		if err != nil {
+			break
+		}
+		c = again.Container
+		st = stateOf(c)
+	}
 	if !st.Running {
 		b.waitLogs(c.ID, logWait)
 	}
 	return st, nil
+}
+
+// maybeOOM reports whether c ended by SIGKILL under a memory limit without
+// the engine (yet) saying it ran out of memory.
+func maybeOOM(c container.InspectResponse) bool {
+	s := c.State
+	return s != nil && !s.Running && !s.OOMKilled && s.ExitCode == 128+9 &&
+		c.HostConfig != nil && c.HostConfig.Memory > 0
 }
 
 // stateOf maps an inspected container to a runtime.State. Exit codes above
