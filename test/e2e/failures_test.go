@@ -1,7 +1,9 @@
 package e2e
 
 import (
-	"os/exec"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -25,21 +27,15 @@ func apiValuesSource(repo *testenv.GitRepo, dir string, values map[string]any) m
 // TestFailureReasons checks that each way a deployment can fail ends the
 // operation with a reason that says which, visible in slipway logs.
 func TestFailureReasons(t *testing.T) {
+	// The daemon runs with a PATH on which RUBY_31's ruby is not found,
+	// whether or not this machine has it.
+	const missing = "RUBY_31"
 	s := startServer(t, "--deploy-timeout", "5s")
+	s.Stop()
+	s.RestartWith("PATH=" + pathWithout(t, "ruby"))
 	repo := monorepo(t)
 	repo.Write("services/bad/apprunner.yaml", "version: 1.0\nruntime: python3\nrun:\n  comand: python3 app.py\n")
 	repo.Commit("a bad apprunner.yaml")
-
-	missing := ""
-	for _, rt := range [][2]string{{"DOTNET_6", "dotnet"}, {"PHP_81", "php"}, {"RUBY_31", "ruby"}} {
-		if _, err := exec.LookPath(rt[1]); err != nil {
-			missing = rt[0]
-			break
-		}
-	}
-	if missing == "" {
-		t.Fatal("every toolchain is installed; no runtime is left to test a missing one with")
-	}
 	cases := []struct {
 		name string
 		src  map[string]any
@@ -104,6 +100,44 @@ func TestFailureReasons(t *testing.T) {
 	}
 	s.WaitStatus(o.arn, "RUNNING", 5*time.Second)
 	expectBody(t, s, str(out, "Service", "ServiceUrl"), "app v1")
+}
+
+// pathWithout returns $PATH with every directory that holds an executable
+// tool replaced by a directory of symbolic links to everything else in it,
+// so that the same commands are found, except tool.
+func pathWithout(t *testing.T, tool string) string {
+	t.Helper()
+	var dirs []string
+	for i, dir := range filepath.SplitList(os.Getenv("PATH")) {
+		if fi, err := os.Stat(filepath.Join(dir, tool)); err != nil || fi.IsDir() {
+			dirs = append(dirs, dir)
+			continue
+		}
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		farm := filepath.Join(t.TempDir(), fmt.Sprintf("path%d", i))
+		if err := os.Mkdir(farm, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			if e.Name() == tool {
+				continue
+			}
+			if err := os.Symlink(filepath.Join(dir, e.Name()), filepath.Join(farm, e.Name())); err != nil {
+				t.Fatal(err)
+			}
+		}
+		dirs = append(dirs, farm)
+	}
+	path := strings.Join(dirs, string(filepath.ListSeparator))
+	for _, dir := range dirs {
+		if _, err := os.Stat(filepath.Join(dir, tool)); err == nil {
+			t.Fatalf("%s is still on the PATH made without it, in %s", tool, dir)
+		}
+	}
+	return path
 }
 
 // TestUpdateAndRecovery updates a running service, rolls back a broken

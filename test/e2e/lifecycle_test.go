@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -33,8 +34,9 @@ func TestLifecycle(t *testing.T) {
 	if got := str(api, "Service", "Status"); got != "OPERATION_IN_PROGRESS" {
 		t.Fatalf("create-service status = %s, want OPERATION_IN_PROGRESS", got)
 	}
-	if api["OperationId"] == "" {
-		t.Fatal("create-service returned no OperationId")
+	createOp := str(api, "OperationId")
+	if !uuidRE.MatchString(createOp) {
+		t.Fatalf("create-service OperationId = %q, want a UUID", createOp)
 	}
 	apiURL := str(api, "Service", "ServiceUrl")
 	if !strings.HasSuffix(apiURL, ".us-east-1.localhost:"+strings.Split(s.Router, ":")[1]) || len(strings.Split(apiURL, ".")[0]) != 10 {
@@ -130,6 +132,9 @@ func TestLifecycle(t *testing.T) {
 	if got := strings.Join(types, " "); got != want {
 		t.Errorf("operations = %s\nwant %s", got, want)
 	}
+	if id := ops[len(ops)-1].(map[string]any)["Id"]; id != createOp {
+		t.Errorf("the CREATE_SERVICE operation's Id = %v, want create-service's OperationId %s", id, createOp)
+	}
 
 	// Delete frees the URL.
 	s.MustAWS("delete-service", "--service-arn", apiARN)
@@ -149,6 +154,9 @@ func TestLifecycle(t *testing.T) {
 	}
 	expectBody(t, s, webURL, "web v1")
 }
+
+// uuidRE matches an operation ID: App Runner's are UUIDs.
+var uuidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 
 // expectBody waits briefly for the service to answer 200 with want.
 func expectBody(t *testing.T, s *testenv.Server, url, want string) {

@@ -2,10 +2,14 @@ package e2e
 
 import (
 	"bufio"
+	"bytes"
 	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -20,11 +24,15 @@ func TestGitDaemonSource(t *testing.T) {
 	}
 	addr := freeAddr(t)
 	host, port, _ := net.SplitHostPort(addr)
+	// `git daemon` is a wrapper that runs git-daemon as its child, which
+	// in turn forks a child per connection: all of them get a process
+	// group of their own, stopped as one when the test ends.
 	daemon := exec.Command("git", "daemon", "--reuseaddr", "--export-all", "--base-path="+base, "--listen="+host, "--port="+port, base)
+	daemon.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := daemon.Start(); err != nil {
 		t.Fatalf("git daemon: %v", err)
 	}
-	t.Cleanup(func() { daemon.Process.Kill(); daemon.Wait() })
+	t.Cleanup(func() { stopGroup(t, daemon) })
 	for deadline := time.Now().Add(10 * time.Second); ; {
 		if c, err := net.Dial("tcp", addr); err == nil {
 			c.Close()
@@ -75,4 +83,52 @@ func TestGitDaemonSource(t *testing.T) {
 			t.Fatal("slipway logs -f did not show the app's output")
 		}
 	}
+}
+
+// stopGroup stops cmd, started with Setpgid, and every process of its
+// group by the group's ID (cmd's PID), waits for cmd and then until none
+// of the group is left, so that nothing it started outlives the test.
+func stopGroup(t *testing.T, cmd *exec.Cmd) {
+	t.Helper()
+	pgid := cmd.Process.Pid
+	syscall.Kill(-pgid, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		syscall.Kill(-pgid, syscall.SIGKILL)
+		<-done
+	}
+	for deadline := time.Now().Add(10 * time.Second); groupAlive(pgid); {
+		if time.Now().After(deadline) {
+			syscall.Kill(-pgid, syscall.SIGKILL)
+			t.Errorf("processes of group %d (%s) outlived it", pgid, cmd.Path)
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// groupAlive reports whether a live (not zombie) process is in process
+// group pgid.
+func groupAlive(pgid int) bool {
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, st := range stats {
+		b, err := os.ReadFile(st)
+		if err != nil {
+			continue
+		}
+		// Fields after the command name, which is in parentheses: state,
+		// ppid, pgrp.
+		i := bytes.LastIndexByte(b, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(b[i+1:]))
+		if len(f) > 2 && f[0] != "Z" && f[2] == strconv.Itoa(pgid) {
+			return true
+		}
+	}
+	return false
 }
