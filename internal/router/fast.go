@@ -199,13 +199,13 @@ func (c *fastConn) proxy() (keep bool) {
 	r := c.r
 	start := time.Now()
 	c.canonicalHost()
-	host := r.routeKey(c.hostKey)
+	host := r.tableKey(c.hostKey, c.s.private)
 	keep = !c.req.close
 	if c.tls == nil && r.redirects(host) {
 		return c.writeRedirect(r.httpsURL(c.hostKey, string(c.req.target)), keep)
 	}
 	status := 0
-	e, b, full := r.acquire(host, "")
+	e, b, full := r.acquireOn(host, c.s.private)
 	if e != nil && e.trace != nil {
 		c.startSpan(e.trace, start)
 		defer func() {

@@ -140,6 +140,9 @@ type Route struct {
 	// 429 Too Many Requests, as is one that waits past Config.QueueTimeout.
 	// 0 means DefaultQueueDepth.
 	QueueDepth int
+	// Private routes are served only by private Servers, under their
+	// private aliases (see private.go).
+	Private bool
 }
 
 // DefaultQueueDepth is a route's queue bound when it sets none.
@@ -277,7 +280,8 @@ func (r *Router) Close() {
 // ServeHTTP routes req by its Host header.
 func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	name := canonicalHost(req.Host)
-	host := r.routeKey(name)
+	private := isPrivate(req)
+	host := r.tableKey(name, private)
 	if req.TLS == nil {
 		// A connection the fast path handed over after its TLS handshake.
 		if st, ok := req.Context().Value(tlsStateKey{}).(*tls.ConnectionState); ok {
@@ -294,7 +298,7 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		}
 	}
 	if r.obs != nil || r.tracer != nil {
-		if e := (*r.table.Load())[host]; e != nil && (r.obs != nil || e.trace != nil) {
+		if e := (*r.table.Load())[host]; e != nil && visible(e, private) && (r.obs != nil || e.trace != nil) {
 			sw := &statusWriter{ResponseWriter: w}
 			w = sw
 			if r.obs != nil {
@@ -306,7 +310,7 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			}
 		}
 	}
-	e, b, full := r.acquire(host, "")
+	e, b, full := r.acquireOn(host, private)
 	if b == nil && (full || (e != nil && e.route.State == Idle)) {
 		var status int
 		e, b, status = r.wait(req.Context(), host, e)

@@ -27,6 +27,8 @@ import (
 // HTTP/2 takes only certificates.
 type Server struct {
 	r *Router
+	// private Servers serve private routes only (see private.go).
+	private bool
 	// h1 is net/http's server, serving the connections handed to it
 	// through handed.
 	h1     *http.Server
@@ -43,13 +45,23 @@ type Server struct {
 	wg sync.WaitGroup
 }
 
-// NewServer returns a Server for r.
-func NewServer(r *Router) *Server {
+// NewServer returns a Server for r's public routes.
+func NewServer(r *Router) *Server { return newServer(r, false) }
+
+// NewPrivateServer returns a Server for r's private routes, reached by
+// their private aliases (VPC ingress connections' domains).
+func NewPrivateServer(r *Router) *Server { return newServer(r, true) }
+
+func newServer(r *Router, private bool) *Server {
 	protocols := new(http.Protocols)
 	protocols.SetHTTP1(true)
 	protocols.SetHTTP2(true)
 	protocols.SetUnencryptedHTTP2(true)
-	up := &h2cUpgrader{next: r, h2: &http2.Server{}}
+	var next http.Handler = r
+	if private {
+		next = privateHandler{r}
+	}
+	up := &h2cUpgrader{next: next, h2: &http2.Server{}}
 	srv := &http.Server{Handler: up, Protocols: protocols, ReadHeaderTimeout: headTimeout, IdleTimeout: idleTimeout,
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
 			if rc, ok := c.(*replayConn); ok && rc.tls != nil {
@@ -68,6 +80,7 @@ func NewServer(r *Router) *Server {
 	}
 	return &Server{
 		r:         r,
+		private:   private,
 		h1:        srv,
 		handed:    newHandoffListener(),
 		listeners: make(map[net.Listener]struct{}),

@@ -74,6 +74,15 @@ retry:
 	}
 }
 
+// acquireOn is acquire for a request on a private Server or a public one:
+// a route the Server may not serve is as if there were none.
+func (r *Router) acquireOn(host string, private bool) (*routeEntry, *backendEntry, bool) {
+	if !visible((*r.table.Load())[host], private) {
+		return nil, nil, false
+	}
+	return r.acquire(host, "")
+}
+
 func (r *Router) copyTableLocked() map[string]*routeEntry {
 	cur := *r.table.Load()
 	next := make(map[string]*routeEntry, len(cur)+1)
