@@ -168,6 +168,8 @@ type crashWorld struct {
 	versions map[string]int
 	names    int
 	auto, rb *crashSvc
+	// failpoints counts the kills by failpoints so far.
+	failpoints int
 }
 
 func newCrashWorld(t *testing.T) *crashWorld {
@@ -328,7 +330,9 @@ func (w *crashWorld) crash(c crashCase) time.Duration {
 		if !w.s.WaitExit(30 * time.Second) {
 			t.Fatalf("%s: the daemon did not reach the failpoint within 30s\n%s", c, w.s.DaemonLog())
 		}
-		if !strings.Contains(w.s.DaemonLog(), "failpoint: killing the process at") {
+		w.failpoints++
+		log, _ := os.ReadFile(filepath.Join(w.s.DataDir, "daemon.log"))
+		if strings.Count(string(log), "failpoint: killing the process at ") != w.failpoints {
 			t.Fatalf("%s: the daemon died, but not at the failpoint\n%s", c, w.s.DaemonLog())
 		}
 	} else {
