@@ -103,6 +103,7 @@ func runServer(args []string) error {
 	fs.StringVar(&cfg.DataDir, "data-dir", defaultDataDir(), "state directory (database, credentials, builds, logs)")
 	fs.StringVar(&cfg.APIListen, "api-listen", "127.0.0.1:8600", "address of the App Runner API")
 	fs.StringVar(&cfg.RouterListen, "router-listen", "127.0.0.1:8080", "address of the router that serves the apps")
+	fs.StringVar(&cfg.PrivateListen, "private-listen", "", "address serving private services (IsPubliclyAccessible false) under their VPC ingress connections' domains; the public router never serves them (default: none, so they are served nowhere)")
 	fs.Func("trusted-proxies", "`CIDR[,CIDR...]` of proxies in front of the router whose X-Forwarded-For and X-Real-IP apps may believe (default: none; from anyone else they are dropped)", func(v string) error {
 		for _, f := range strings.Split(v, ",") {
 			p, err := netip.ParsePrefix(strings.TrimSpace(f))

@@ -89,6 +89,10 @@ type Config struct {
 	LogRetention time.Duration
 	// APIMaxConnections caps the API listener's open connections.
 	APIMaxConnections int
+	// PrivateListen, if set, serves private services (IsPubliclyAccessible
+	// false) under their VPC ingress connections' domains; without it they
+	// are served nowhere. The public router never serves them.
+	PrivateListen string
 	// TrustedProxies are the router's peers whose X-Forwarded-For and
 	// X-Real-IP reach apps (a load balancer in front of Slipway).
 	TrustedProxies []netip.Prefix
@@ -131,6 +135,13 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		}
 		defer httpsLn.Close()
 		httpsPort = httpsLn.Addr().(*net.TCPAddr).Port
+	}
+	var privateLn net.Listener
+	if cfg.PrivateListen != "" {
+		if privateLn, err = net.Listen("tcp", cfg.PrivateListen); err != nil {
+			return fmt.Errorf("private listener: %w", err)
+		}
+		defer privateLn.Close()
 	}
 	var metricsLn net.Listener
 	if cfg.MetricsListen != "" {
@@ -283,7 +294,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	errc := make(chan error, 5)
+	errc := make(chan error, 6)
 	serve := func(name string, srv interface{ Serve(net.Listener) error }, ln net.Listener) {
 		defer wg.Done()
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -315,6 +326,12 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		wg.Add(1)
 		go serve("metrics", metricsSrv, metricsLn)
 	}
+	var privateSrv *router.Server
+	if privateLn != nil {
+		privateSrv = router.NewPrivateServer(rt)
+		wg.Add(1)
+		go serve("private router", privateSrv, privateLn)
+	}
 	go func() {
 		defer wg.Done()
 		eng.Run(ctx)
@@ -333,6 +350,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	defer stop()
 	apiSrv.Shutdown(shutdownCtx)
 	routerSrv.Shutdown(shutdownCtx)
+	if privateSrv != nil {
+		privateSrv.Shutdown(shutdownCtx)
+	}
 	if metricsSrv != nil {
 		metricsSrv.Shutdown(shutdownCtx)
 	}

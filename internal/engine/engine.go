@@ -65,6 +65,10 @@ type Router interface {
 	SetRoute(router.Route)
 	RemoveRoute(host string)
 	Drain(ctx context.Context, ids ...string) error
+	// SetPrivateAlias serves host's route under alias on the private
+	// listener only (a VPC ingress connection's domain).
+	SetPrivateAlias(alias, host string)
+	RemovePrivateAlias(alias string)
 	// Load is a host's requests in flight and queued, for the autoscaler.
 	Load(host string) (inFlight, queued int)
 }
@@ -129,6 +133,9 @@ type Engine struct {
 	// service hosts to ARNs for WakeHost.
 	scalers map[string]*scaler
 	hosts   map[string]string
+	// ingress is the router's private aliases as last set (VPC ingress
+	// domain to service host); the reconciler's alone.
+	ingress map[string]string
 }
 
 // New returns an engine. Call Run to start it.

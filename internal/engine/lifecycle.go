@@ -15,7 +15,7 @@ import (
 // pause stops a service's instances; its URL then answers with a page
 // saying it is paused.
 func (e *Engine) pause(ctx context.Context, svc store.Service, op store.Operation, logs *opLog) error {
-	e.router.SetRoute(router.Route{Host: svc.Host, Service: svc.Name, State: router.Paused})
+	e.router.SetRoute(router.Route{Host: svc.Host, Service: svc.Name, State: router.Paused, Private: isPrivate(svc.Config)})
 	insts, err := e.instances(ctx, svc.ARN)
 	if err != nil {
 		return err

@@ -77,8 +77,9 @@ func (b *fakeBackend) counts() (builds, started, stopped int) {
 
 // fakeRouter records the routes it is given.
 type fakeRouter struct {
-	mu     sync.Mutex
-	routes map[string]router.Route
+	mu      sync.Mutex
+	routes  map[string]router.Route
+	private map[string]string // private aliases
 }
 
 func (r *fakeRouter) SetRoute(rt router.Route) {
@@ -97,6 +98,21 @@ func (r *fakeRouter) RemoveRoute(host string) {
 }
 
 func (r *fakeRouter) Drain(context.Context, ...string) error { return nil }
+
+func (r *fakeRouter) SetPrivateAlias(alias, host string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.private == nil {
+		r.private = map[string]string{}
+	}
+	r.private[alias] = host
+}
+
+func (r *fakeRouter) RemovePrivateAlias(alias string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.private, alias)
+}
 
 func (r *fakeRouter) Load(string) (int, int) { return 0, 0 }
 

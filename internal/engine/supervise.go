@@ -56,6 +56,7 @@ func (e *Engine) reconcile(ctx context.Context) error {
 		ops   []store.Operation
 		svcs  []store.Service
 		insts []store.Instance
+		conns []store.VpcIngressConnection
 	)
 	err := e.store.View(ctx, func(tx *store.Tx) (err error) {
 		if ops, err = tx.UnfinishedOperations(); err != nil {
@@ -64,12 +65,16 @@ func (e *Engine) reconcile(ctx context.Context) error {
 		if svcs, err = tx.Services(true); err != nil {
 			return err
 		}
+		if conns, err = tx.VpcIngressConnections(""); err != nil {
+			return err
+		}
 		insts, err = tx.Instances("")
 		return err
 	})
 	if err != nil {
 		return err
 	}
+	e.syncIngress(ingressAliases(svcs, conns))
 	withOp := map[string]bool{}
 	for _, op := range ops {
 		if withOp[op.ServiceARN] {
@@ -285,7 +290,7 @@ func (e *Engine) setRouteWith(svc store.Service, insts []store.Instance, p polic
 // show the paused page, or nothing (ok false: the host is freed).
 func routeFor(svc store.Service, insts []store.Instance, verdict func(id string) health.Verdict, p policy) (router.Route, bool) {
 	r := router.Route{Host: svc.Host, Service: svc.Name, ServiceARN: svc.ARN, State: router.Unavailable,
-		MaxConcurrency: p.cfg.MaxConcurrency, QueueDepth: p.queueDepth()}
+		MaxConcurrency: p.cfg.MaxConcurrency, QueueDepth: p.queueDepth(), Private: isPrivate(svc.Config)}
 	switch {
 	case svc.Status == ar.ServiceStatusDeleted:
 		return r, false
