@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"syscall"
@@ -61,8 +63,15 @@ func TestKillRestart(t *testing.T) {
 
 	// Mid-deployment: the daemon dies (SIGKILL, by a failpoint) once v2 is
 	// built, before the build is recorded or an instance of it starts.
+	// v2's build waits for a gate file, open for this first attempt.
+	gate := filepath.Join(t.TempDir(), "gate")
+	if err := os.WriteFile(gate, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	repo.Write("services/api/version.txt", "v2\n")
-	repo.Commit("api v2")
+	repo.Write("services/api/apprunner.yaml", strings.Replace(apiYAML, `- echo "building api at $(pwd)"`,
+		`- while [ ! -e `+gate+` ]; do sleep 0.05; done`, 1))
+	repo.Commit("api v2, built once the gate is open")
 	s.Stop()
 	s.RestartWith(failpoint.EnvVar + "=deploy.after-build")
 	opID := s.MustAWS("start-deployment", "--service-arn", arn)["OperationId"].(string)
@@ -72,9 +81,21 @@ func TestKillRestart(t *testing.T) {
 	if !alive(pid1) {
 		t.Fatalf("app process %s died with the daemon mid-deploy", pid1)
 	}
+	// The gate is shut: the resumed deployment rebuilds v2 (its build was
+	// not recorded) and cannot switch until the test opens it, so the old
+	// version, the re-adopted instance, must serve as soon as the daemon
+	// is back, whatever the timing.
+	if err := os.Remove(gate); err != nil {
+		t.Fatal(err)
+	}
 	s.Restart()
-	// The old version serves as soon as the daemon is back.
-	expectBody(t, s, url, "api v")
+	expectBody(t, s, url, "api v1")
+	if got := servedPID(t, s, url); got != pid1 {
+		t.Fatalf("while v2 is rebuilt pid %s serves, want the re-adopted %s", got, pid1)
+	}
+	if err := os.WriteFile(gate, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if st := s.WaitOperation(arn, opID, 60*time.Second); st != "SUCCEEDED" {
 		t.Fatalf("interrupted deployment ended %s, want SUCCEEDED after resuming", st)
 	}
