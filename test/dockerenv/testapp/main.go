@@ -1,5 +1,5 @@
 // Command testapp is the app in the test images: a static HTTP server on
-// 127.0.0.1:$PORT (or -listen) that can also crash or run out of memory on
+// 127.0.0.1:$PORT ($APP_HOST:$PORT, or -listen) that can also crash or run out of memory on
 // request, and report whether it can connect somewhere (/dial).
 package main
 
@@ -59,7 +59,11 @@ func main() {
 	http.HandleFunc("/log", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Println(r.URL.Query().Get("msg"))
 	})
-	srv := &http.Server{Addr: "127.0.0.1:" + os.Getenv("PORT")}
+	host := os.Getenv("APP_HOST") // where it listens on $PORT; all addresses on a cluster node
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	srv := &http.Server{Addr: net.JoinHostPort(host, os.Getenv("PORT"))}
 	if *listen != "" {
 		srv.Addr = *listen
 	}
