@@ -2,16 +2,15 @@ package e2e
 
 import (
 	"bufio"
-	"bytes"
 	"net"
-	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/slipwayhq/slipway/test/testenv"
 )
 
 // TestGitDaemonSource deploys from a git:// URL served by a real git daemon
@@ -113,20 +112,8 @@ func stopGroup(t *testing.T, cmd *exec.Cmd) {
 // groupAlive reports whether a live (not zombie) process is in process
 // group pgid.
 func groupAlive(pgid int) bool {
-	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
-	for _, st := range stats {
-		b, err := os.ReadFile(st)
-		if err != nil {
-			continue
-		}
-		// Fields after the command name, which is in parentheses: state,
-		// ppid, pgrp.
-		i := bytes.LastIndexByte(b, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(string(b[i+1:]))
-		if len(f) > 2 && f[0] != "Z" && f[2] == strconv.Itoa(pgid) {
+	for _, p := range testenv.Procs() {
+		if p.PGID == pgid && p.State != "Z" {
 			return true
 		}
 	}

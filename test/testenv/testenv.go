@@ -230,24 +230,46 @@ func (s *Server) cleanup() {
 	}
 }
 
-// KillSession sends SIGKILL to every process of session sid.
-func KillSession(sid int) {
+// Proc is a process as /proc/PID/stat shows it.
+type Proc struct {
+	PID, PPID, PGID, SID int
+	State                string // "R", "S", "Z", ...
+}
+
+// Procs lists the machine's processes.
+func Procs() []Proc {
 	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	var out []Proc
 	for _, st := range stats {
 		b, err := os.ReadFile(st)
 		if err != nil {
 			continue
 		}
-		// Fields after the command name, which is in parentheses.
+		// Fields after the command name, which is in parentheses: state,
+		// ppid, pgrp, session.
 		i := bytes.LastIndexByte(b, ')')
 		if i < 0 {
 			continue
 		}
 		f := strings.Fields(string(b[i+1:]))
-		if len(f) > 3 && f[3] == fmt.Sprint(sid) {
-			var pid int
-			fmt.Sscan(filepath.Base(filepath.Dir(st)), &pid)
-			syscall.Kill(pid, syscall.SIGKILL)
+		if len(f) < 4 {
+			continue
+		}
+		p := Proc{State: f[0]}
+		fmt.Sscan(filepath.Base(filepath.Dir(st)), &p.PID)
+		fmt.Sscan(f[1], &p.PPID)
+		fmt.Sscan(f[2], &p.PGID)
+		fmt.Sscan(f[3], &p.SID)
+		out = append(out, p)
+	}
+	return out
+}
+
+// KillSession sends SIGKILL to every process of session sid.
+func KillSession(sid int) {
+	for _, p := range Procs() {
+		if p.SID == sid {
+			syscall.Kill(p.PID, syscall.SIGKILL)
 		}
 	}
 }
