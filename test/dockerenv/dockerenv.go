@@ -373,6 +373,7 @@ var packages = map[string]string{
 	"dockerd":         "docker.io",
 	"docker-registry": "docker-registry",
 	"busybox":         "busybox-static",
+	"mmdebstrap":      "mmdebstrap",
 }
 
 // ensureInstalled installs cmd's Debian package when cmd is not on PATH.
