@@ -127,11 +127,13 @@ func runServer(args []string) error {
 	fs.DurationVar(&cfg.DeployTimeout, "deploy-timeout", 10*time.Minute, "a deployment running longer rolls back")
 	fs.DurationVar(&cfg.RequestTimeout, "request-timeout", 120*time.Second, "router timeout of one request")
 	fs.DurationVar(&cfg.GitPollInterval, "git-poll-interval", 30*time.Second, "how often branches of services with automatic deployments are polled (0: webhooks only)")
-	fs.StringVar(&cfg.Runtime, "runtime", daemon.RuntimeProcess, "runtime of code repositories: process, docker or auto (docker when an engine answers); images always run on Docker")
+	fs.StringVar(&cfg.Runtime, "runtime", daemon.RuntimeProcess, "runtime of code repositories: process (the host's toolchains), docker (containers on base images made from Debian packages) or auto (docker when an engine answers and mmdebstrap is installed); images always run on Docker")
 	fs.StringVar(&cfg.DockerHost, "docker-host", "", "Docker Engine address (default: $DOCKER_HOST, else the default socket)")
+	fs.StringVar(&cfg.SwarmHost, "swarm-host", "", "with --runtime swarm: the Docker Engine address of a Swarm manager (default: --docker-host)")
+	fs.StringVar(&cfg.ClusterRegistry, "cluster-registry", "", "with --runtime swarm: the registry `HOST:PORT` every node pulls from, where builds are pushed")
 	fs.StringVar(&cfg.InstanceNetwork, "instance-network", daemon.NetworkAuto, "instances' network: namespace (each its own, on its configured port), host (the host's, each on a free port in $PORT) or auto (namespace where it can be made)")
 	cfg.RuntimeImages = map[string]string{}
-	fs.Func("runtime-image", "`RUNTIME=IMAGE` base image of a managed runtime on the docker runtime (repeatable), e.g. PYTHON_3=python:3.11-slim", func(v string) error {
+	fs.Func("runtime-image", "`RUNTIME=IMAGE` base image of a managed runtime on the docker runtime (repeatable), e.g. PYTHON_3=python:3.11-slim (default: slipway/runtime-<language>, made from Debian bookworm packages with mmdebstrap on first use)", func(v string) error {
 		k, img, ok := strings.Cut(v, "=")
 		if !ok || k == "" || img == "" {
 			return fmt.Errorf("want RUNTIME=IMAGE, got %q", v)

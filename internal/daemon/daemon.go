@@ -55,7 +55,8 @@ type Config struct {
 	// default socket).
 	DockerHost string
 	// RuntimeImages overrides the base images of managed runtimes on the
-	// docker runtime (PYTHON_3 → python:3.8-slim, ...).
+	// docker runtime (PYTHON_3 → an image of the user's); the others are
+	// made from Debian packages on first use.
 	RuntimeImages map[string]string
 	// InstanceNetwork is NetworkNamespace, NetworkHost or NetworkAuto.
 	InstanceNetwork string
@@ -99,6 +100,10 @@ type Config struct {
 	// OTLPEndpoint, if set, is the OTLP/HTTP base URL the router sends the
 	// spans of traced services to, and their instances too.
 	OTLPEndpoint string
+	// SwarmHost is the Docker Engine of a Swarm manager that --runtime
+	// swarm drives ("" for DockerHost); ClusterRegistry the registry
+	// (host:port) every node pulls builds from.
+	SwarmHost, ClusterRegistry string
 }
 
 // listenAPI binds the API listener, holding at most max connections open
@@ -194,7 +199,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	backend, dock, err := backends(cfg, network, log)
+	backend, dock, err := runtimeBackends(cfg, network, log)
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/slipwayhq/slipway/internal/cgroup"
 	"github.com/slipwayhq/slipway/internal/netns"
 	"github.com/slipwayhq/slipway/internal/runtime"
+	"github.com/slipwayhq/slipway/internal/runtime/baseimage"
 	"github.com/slipwayhq/slipway/internal/runtime/docker"
 	"github.com/slipwayhq/slipway/internal/runtime/process"
 	"github.com/slipwayhq/slipway/internal/source/image"
@@ -20,7 +21,7 @@ import (
 const (
 	RuntimeProcess = "process" // host processes with the host's toolchains
 	RuntimeDocker  = "docker"  // containers built on the runtime images
-	RuntimeAuto    = "auto"    // docker when an engine answers, else process
+	RuntimeAuto    = "auto"    // docker when an engine answers and mmdebstrap is here, else process
 )
 
 // backends chooses the backend that builds and runs code repositories and
@@ -39,6 +40,9 @@ func backends(cfg Config, network *netns.Config, log *slog.Logger) (runtime.Back
 		// its own containers.
 		Labels:        map[string]string{"slipway.daemon": daemonLabel(cfg.DataDir)},
 		RuntimeImages: cfg.RuntimeImages,
+		// TODO(swarm): BaseImageRegistry: the cluster registry
+		// (--cluster-registry), so that base images built once are
+		// pulled by every node.
 	}, log)
 	if err != nil && !errors.Is(err, docker.ErrUnavailable) {
 		return nil, nil, fmt.Errorf("docker runtime: %w", err)
@@ -56,11 +60,19 @@ func backends(cfg Config, network *netns.Config, log *slog.Logger) (runtime.Back
 		if dock == nil {
 			return nil, nil, fmt.Errorf("--runtime docker: %w", err)
 		}
+		if why := baseimage.Available(); why != nil {
+			log.Warn("managed runtimes without a --runtime-image cannot build: their base images cannot be made here", "reason", why)
+		}
 		return dock, dock, nil
 	case RuntimeAuto:
 		if dock == nil {
 			log.Info("no Docker Engine answers; using the process runtime", "err", err)
 			return proc, nil, nil
+		}
+		// Docker for code only where managed runtimes can build there.
+		if why := baseimage.Available(); why != nil {
+			log.Info("code services use the process runtime: base images of managed runtimes cannot be made here", "reason", why)
+			return proc, dock, nil
 		}
 		return dock, dock, nil
 	}

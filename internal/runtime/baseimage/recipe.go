@@ -38,7 +38,8 @@ type Recipe struct {
 	Packages []string
 	// Env is the image's environment beyond PATH and LANG.
 	Env []string
-	// Version is the language version Suite has, major and minor: "3.11".
+	// Version is the language version Suite has: major and minor
+	// ("3.11") where Debian keeps the minor for the release's life.
 	Version string
 	// minorInName: a runtime's number is major and minor run together
 	// (PYTHON_311 is 3.11). majorOnly: only the major version counts
@@ -54,7 +55,9 @@ var recipes = map[string]Recipe{
 	"PYTHON": {Family: "python", Language: "Python", Version: "3.11", minorInName: true,
 		Packages: []string{"python3", "python3-pip", "python3-venv", "python-is-python3"},
 		Env:      []string{"PIP_BREAK_SYSTEM_PACKAGES=1"}},
-	"NODEJS": {Family: "nodejs", Language: "Node.js", Version: "18.19",
+	// Security updates move Debian's Node.js across minor versions
+	// (18.19 at release, 18.20 since): only the major is certain.
+	"NODEJS": {Family: "nodejs", Language: "Node.js", Version: "18",
 		Packages: []string{"nodejs", "npm"}},
 	// git for modules fetched directly (GOPROXY=direct, private modules).
 	"GO": {Family: "go", Language: "Go", Version: "1.19",

@@ -14,6 +14,7 @@ import (
 
 	"github.com/slipwayhq/slipway/internal/netns"
 	"github.com/slipwayhq/slipway/internal/runtime"
+	"github.com/slipwayhq/slipway/internal/runtime/baseimage"
 )
 
 // Name is the backend's name in stored artifacts and instances.
@@ -34,25 +35,6 @@ const (
 	LabelBuildKey = "slipway.build-key"
 )
 
-// DefaultRuntimeImages are the base images managed runtimes build and run
-// in when a source directory has no Dockerfile.
-var DefaultRuntimeImages = map[string]string{
-	"PYTHON_3":    "python:3.8-slim",
-	"PYTHON_311":  "python:3.11-slim",
-	"NODEJS_12":   "node:12-slim",
-	"NODEJS_14":   "node:14-slim",
-	"NODEJS_16":   "node:16-slim",
-	"NODEJS_18":   "node:18-slim",
-	"NODEJS_20":   "node:20-slim",
-	"NODEJS_22":   "node:22-slim",
-	"GO_1":        "golang:1",
-	"CORRETTO_8":  "amazoncorretto:8",
-	"CORRETTO_11": "amazoncorretto:11",
-	"DOTNET_6":    "mcr.microsoft.com/dotnet/sdk:6.0",
-	"PHP_81":      "php:8.1-cli",
-	"RUBY_31":     "ruby:3.1-slim",
-}
-
 // ErrUnavailable is returned (wrapped) by New when no Docker Engine answers.
 var ErrUnavailable = errors.New("docker engine unavailable")
 
@@ -71,9 +53,14 @@ type Config struct {
 	// ImageRepo is the repository built images are tagged in, one tag per
 	// build key (default "slipway-build").
 	ImageRepo string
-	// RuntimeImages maps App Runner runtimes to base images; entries
-	// override and extend DefaultRuntimeImages.
+	// RuntimeImages maps App Runner runtimes to base images of the user's
+	// (--runtime-image); runtimes not named here build on Slipway's own,
+	// made from Debian packages on first use (package baseimage).
 	RuntimeImages map[string]string
+	// BaseImageRegistry (host:port), when set, is where Slipway's base
+	// images are pulled from before one is built, and pushed to once
+	// built, so that a cluster's engines build each at most once.
+	BaseImageRegistry string
 	// Keychain supplies registry credentials for pulls; nil means the
 	// host's docker config (authn.DefaultKeychain).
 	Keychain authn.Keychain
@@ -89,6 +76,8 @@ type Backend struct {
 	cfg Config
 	log *slog.Logger
 	cli *client.Client
+	// base makes the base images of managed runtimes.
+	base *baseimage.Builder
 
 	// ctx ends with Close; log followers run under it.
 	ctx    context.Context
@@ -124,9 +113,7 @@ func New(cfg Config, log *slog.Logger) (*Backend, error) {
 	if cfg.ImageRepo == "" {
 		cfg.ImageRepo = "slipway-build"
 	}
-	ri := maps.Clone(DefaultRuntimeImages)
-	maps.Copy(ri, cfg.RuntimeImages)
-	cfg.RuntimeImages = ri
+	cfg.RuntimeImages = maps.Clone(cfg.RuntimeImages)
 	cfg.Labels = maps.Clone(cfg.Labels)
 
 	opts := []client.Opt{client.FromEnv}
@@ -151,6 +138,7 @@ func New(cfg Config, log *slog.Logger) (*Backend, error) {
 		ended:     map[string]runtime.State{},
 	}
 	b.ctx, b.cancel = context.WithCancel(context.Background())
+	b.base = baseimage.New(baseimage.Config{Registry: cfg.BaseImageRegistry, Auth: b.registryAuth}, cli, log)
 	if err := b.adopt(ctx); err != nil {
 		b.Close()
 		return nil, err
@@ -165,6 +153,11 @@ func (b *Backend) Name() string { return Name }
 // runtime contract (tests, diagnostics).
 func (b *Backend) Client() *client.Client { return b.cli }
 
+// BaseImages makes the base images of managed runtimes in this backend's
+// engine (and its BaseImageRegistry), for other runtimes that build on
+// them.
+func (b *Backend) BaseImages() *baseimage.Builder { return b.base }
+
 // Close stops copying logs and waits for the copiers. Containers keep
 // running; a new Backend re-adopts them.
 func (b *Backend) Close() error {
@@ -173,6 +166,7 @@ func (b *Backend) Close() error {
 	b.mu.Unlock()
 	b.cancel()
 	b.wg.Wait()
+	b.base.Close()
 	return b.cli.Close()
 }
 

@@ -28,6 +28,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/slipwayhq/slipway/internal/runtime"
+	"github.com/slipwayhq/slipway/internal/runtime/baseimage"
 )
 
 // Dockerfile is the file whose presence in the source directory makes a
@@ -43,7 +44,8 @@ const appDir = "/app"
 
 // Build builds an image from spec.SourceDir/spec.WorkDir: with its
 // Dockerfile when it has one, else by running spec.Commands on the base
-// image of spec.Runtime (Config.RuntimeImages). The image is tagged
+// image of spec.Runtime (Config.RuntimeImages, else Slipway's own, made
+// from Debian packages on first use). The image is tagged
 // ImageRepo:<key>, and a second Build with the same key returns it without
 // building. Build steps share the host's network.
 func (b *Backend) Build(ctx context.Context, spec runtime.BuildSpec, log io.Writer) (runtime.Artifact, error) {
@@ -62,9 +64,9 @@ func (b *Backend) Build(ctx context.Context, spec runtime.BuildSpec, log io.Writ
 	}
 	dockerfile, generated := Dockerfile, ""
 	if _, err := os.Stat(filepath.Join(dir, Dockerfile)); err != nil {
-		base, ok := b.cfg.RuntimeImages[spec.Runtime]
-		if spec.Runtime == "" || !ok {
-			return runtime.Artifact{}, fmt.Errorf("%w: the source directory has no %s and runtime %q has no base image", runtime.ErrToolchainMissing, Dockerfile, spec.Runtime)
+		base, err := b.runtimeImage(ctx, spec.Runtime, log)
+		if err != nil {
+			return runtime.Artifact{}, err
 		}
 		dockerfile, generated = generatedDockerfile, runtimeDockerfile(base, spec)
 	}
@@ -104,6 +106,58 @@ func (b *Backend) Build(ctx context.Context, spec runtime.BuildSpec, log io.Writ
 	b.log.Debug("built", "key", spec.Key, "image", img.ID, "dockerfile", generated == "")
 	return art, nil
 }
+
+// runtimeImage returns the base image runtime rt builds on: the user's
+// (Config.RuntimeImages), else Slipway's own, made from Debian packages
+// on first use.
+func (b *Backend) runtimeImage(ctx context.Context, rt string, log io.Writer) (string, error) {
+	if rt == "" {
+		return "", fmt.Errorf("%w: the source directory has no %s and no runtime is configured", runtime.ErrToolchainMissing, Dockerfile)
+	}
+	if ref, ok := b.cfg.RuntimeImages[rt]; ok {
+		return ref, nil
+	}
+	img, err := b.base.Ensure(ctx, rt, log)
+	switch {
+	case errors.Is(err, baseimage.ErrUnsupported):
+		return "", fmt.Errorf("%w: the source directory has no %s and %w", runtime.ErrToolchainMissing, Dockerfile, err)
+	case err != nil:
+		return "", fmt.Errorf("base image of %s: %w", rt, err)
+	}
+	if !img.Built {
+		fmt.Fprintf(log, "building on the %s base image %s (%s), made from Debian packages\n", rt, img.Ref, shortImageID(img.ID))
+	}
+	// The tag is content-addressed; the legacy builder finds it in the
+	// engine and does not pull.
+	return img.Ref, nil
+}
+
+func shortImageID(id string) string {
+	id = strings.TrimPrefix(id, "sha256:")
+	return id[:min(12, len(id))]
+}
+
+// ToolchainMismatch warns when a runtime builds on Slipway's Debian base
+// image and Debian's version of the language is not the one the runtime
+// (or apprunner.yaml's runtime-version) asks for. Images named with
+// --runtime-image, and Dockerfiles, are the user's choice: no warning.
+func (b *Backend) ToolchainMismatch(_ context.Context, spec runtime.BuildSpec) string {
+	if _, ok := b.cfg.RuntimeImages[spec.Runtime]; ok || spec.Runtime == "" {
+		return ""
+	}
+	if dir, err := runtime.WorkDir(spec.SourceDir, spec.WorkDir); err == nil {
+		if _, err := os.Stat(filepath.Join(dir, Dockerfile)); err == nil {
+			return ""
+		}
+	}
+	r, err := baseimage.RecipeFor(spec.Runtime)
+	if err != nil {
+		return "" // Build says why it cannot build.
+	}
+	return r.Mismatch(spec.Runtime, spec.RuntimeVersion)
+}
+
+var _ runtime.ToolchainChecker = (*Backend)(nil)
 
 // runtimeDockerfile builds a managed runtime's source on its base image:
 // the tree in /app, the commands run in the source directory, with the
