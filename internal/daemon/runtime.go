@@ -40,9 +40,8 @@ func backends(cfg Config, network *netns.Config, log *slog.Logger) (runtime.Back
 		// its own containers.
 		Labels:        map[string]string{"slipway.daemon": daemonLabel(cfg.DataDir)},
 		RuntimeImages: cfg.RuntimeImages,
-		// TODO(swarm): BaseImageRegistry: the cluster registry
-		// (--cluster-registry), so that base images built once are
-		// pulled by every node.
+		// One engine: base images stay in it (BaseImageRegistry is for
+		// clusters, whose daemons share them through their registry).
 	}, log)
 	if err != nil && !errors.Is(err, docker.ErrUnavailable) {
 		return nil, nil, fmt.Errorf("docker runtime: %w", err)
