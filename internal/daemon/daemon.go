@@ -215,8 +215,8 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}, st, backend, rt, gitCache,
 		secret.Store{Dir: filepath.Join(cfg.DataDir, "secrets")},
 		log.With("component", "engine"))
-	images := imageResolver{ecr: image.ECR{Account: cfg.Account, Region: cfg.Region,
-		Registry: cfg.ECRRegistry, PublicRegistry: cfg.ECRPublicRegistry}}
+	images := clusterImages(dock, imageResolver{ecr: image.ECR{Account: cfg.Account, Region: cfg.Region,
+		Registry: cfg.ECRRegistry, PublicRegistry: cfg.ECRPublicRegistry}})
 	if dock != nil {
 		eng.SetDocker(dock, images)
 	}

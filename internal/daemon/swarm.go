@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 
@@ -49,4 +50,33 @@ func runtimeBackends(cfg Config, network *netns.Config, log *slog.Logger) (runti
 		log.Warn("no --cluster-registry: code and Dockerfile builds cannot run on the cluster, only image services")
 	}
 	return sw, sw, nil
+}
+
+// resolver resolves image tags for deployments and automatic deployments.
+type resolver interface {
+	Resolve(ctx context.Context, ref string, public bool) (string, error)
+	Locate(ref string) (string, error)
+}
+
+// clusterImages resolves tags as the cluster sees its registries when the
+// image backend is a swarm (the manager's engine asks the registry), and
+// as this machine does otherwise.
+func clusterImages(dock imageBackend, r imageResolver) resolver {
+	if sw, ok := dock.(*swarm.Backend); ok {
+		return swarmResolver{imageResolver: r, sw: sw}
+	}
+	return r
+}
+
+type swarmResolver struct {
+	imageResolver
+	sw *swarm.Backend
+}
+
+func (r swarmResolver) Resolve(ctx context.Context, ref string, _ bool) (string, error) {
+	loc, err := r.ecr.Locate(ref)
+	if err != nil {
+		return "", err
+	}
+	return r.sw.Resolve(ctx, loc)
 }

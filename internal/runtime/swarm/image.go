@@ -107,8 +107,13 @@ func (b *Backend) Pull(ctx context.Context, ref string, log io.Writer) (runtime.
 	return runtime.Artifact{Backend: Name, Key: ref, Path: pinned}, nil
 }
 
-// resolve asks the registry for ref's manifest through the manager's
-// engine and returns ref by digest.
+// Resolve asks the registry for ref's manifest through the manager's
+// engine, with the cluster's view of registries (its insecure ones, its
+// network), and returns ref by digest.
+func (b *Backend) Resolve(ctx context.Context, ref string) (string, error) {
+	return b.resolve(ctx, ref)
+}
+
 func (b *Backend) resolve(ctx context.Context, ref string) (string, error) {
 	auth, err := b.dock.RegistryAuth(ctx, ref)
 	if err != nil {
