@@ -358,7 +358,18 @@ func (w *crashWorld) crash(c crashCase) time.Duration {
 }
 
 func (w *crashWorld) opStatus(svc *crashSvc, opID string) string {
-	out, err := w.sdk.ListOperations(context.Background(), &apprunner.ListOperationsInput{ServiceArn: aws.String(svc.arn)})
+	// A connection pooled before the kill can fail one call after the
+	// restart; what is asked is the operation's end, not the first call.
+	var (
+		out *apprunner.ListOperationsOutput
+		err error
+	)
+	for try := 0; try < 5; try++ {
+		if out, err = w.sdk.ListOperations(context.Background(), &apprunner.ListOperationsInput{ServiceArn: aws.String(svc.arn)}); err == nil {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 	if err != nil {
 		return err.Error()
 	}
