@@ -123,6 +123,12 @@ func (b *Backend) Start(ctx context.Context, spec runtime.InstanceSpec) (runtime
 	}
 	b.follow(id, spec.ID, spec.LogPath)
 	nsPath, err := b.setupNetwork(ctx, id)
+	if err != nil && b.exited(ctx, id) {
+		// An app that exits at once can end before its network is set
+		// up: what happened is its exit, which Status reports ("exited
+		// with code 3"), not a failure to start.
+		nsPath, err = "", nil
+	}
 	if err != nil {
 		if spec.LogPath != "" {
 			_ = systemLine(spec.LogPath, spec.ID, "failed to start: %v", err)
@@ -139,6 +145,12 @@ func (b *Backend) Start(ctx context.Context, spec runtime.InstanceSpec) (runtime
 	}
 	b.log.Info("instance started", "id", spec.ID, "container", short(id), "addr", inst.Addr)
 	return inst, nil
+}
+
+// exited reports whether container id has run and ended.
+func (b *Backend) exited(ctx context.Context, id string) bool {
+	info, err := b.cli.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
+	return err == nil && info.Container.State != nil && info.Container.State.Status == container.StateExited
 }
 
 // create creates the container; a container left with the same name by an
