@@ -131,8 +131,10 @@ func New(cfg Config, log *slog.Logger) (*Backend, error) {
 		cli.Close()
 		return nil, fmt.Errorf("%w: the engine at %s is not a swarm manager: %w", ErrUnavailable, cli.DaemonHost(), err)
 	}
+	// Managed-runtime base images go to the cluster registry too, so that a
+	// second manager (or a rebuilt one) pulls them instead of building.
 	dock, err := docker.New(docker.Config{Host: cfg.Host, Labels: cfg.Labels, RuntimeImages: cfg.RuntimeImages,
-		Keychain: cfg.Keychain, NamePrefix: cfg.NamePrefix + "build-"}, log)
+		Keychain: cfg.Keychain, NamePrefix: cfg.NamePrefix + "build-", BaseImageRegistry: cfg.Registry}, log)
 	if err != nil {
 		cli.Close()
 		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
