@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"net"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -70,6 +71,11 @@ type connPool struct {
 	mu     sync.Mutex
 	idle   []*backendConn
 	closed bool
+
+	// unreachableUntil is when the mark of a failed dial to the backend
+	// ends (unix nanoseconds), 0 when unmarked (see unreachable.go). It is
+	// kept here, by address, so every route version listing it shares it.
+	unreachableUntil atomic.Int64
 }
 
 // get returns the newest idle connection if it has idled for less than

@@ -73,7 +73,11 @@ func (t *retryTransport) RoundTrip(out *http.Request) (*http.Response, error) {
 	tr := t.r.backendTransport(out)
 	at := attemptFrom(out.Context())
 	if at == nil || !at.retryable || at.retried {
-		return tr.RoundTrip(out)
+		resp, err := tr.RoundTrip(out)
+		if at != nil && err != nil && isDialError(err) {
+			at.backend.markUnreachable()
+		}
+		return resp, err
 	}
 	var body *trackedBody
 	if out.Body != nil && out.Body != http.NoBody {
@@ -82,6 +86,9 @@ func (t *retryTransport) RoundTrip(out *http.Request) (*http.Response, error) {
 		out.Body = body
 	}
 	resp, err := tr.RoundTrip(out)
+	if err != nil && isDialError(err) {
+		at.backend.markUnreachable()
+	}
 	if err == nil || !isDialError(err) || out.Context().Err() != nil || (body != nil && body.read.Load()) {
 		return resp, err
 	}
@@ -96,7 +103,11 @@ func (t *retryTransport) RoundTrip(out *http.Request) (*http.Response, error) {
 	at.retried = true
 	retry := out.Clone(out.Context())
 	retry.URL.Host = next.urlHost
-	return tr.RoundTrip(retry)
+	resp, err = tr.RoundTrip(retry)
+	if err != nil && isDialError(err) {
+		next.markUnreachable()
+	}
+	return resp, err
 }
 
 func isDialError(err error) bool {

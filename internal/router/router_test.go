@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -326,6 +327,60 @@ func TestDialFailureRetry(t *testing.T) {
 				waitFor(t, func() bool { return r.InFlight(b.ID) == 0 })
 			}
 		})
+	}
+}
+
+// TestUnreachableAvoided: after one failed dial to a backend, new requests
+// go to the route's other backends without dialling it, on the fast path
+// and on net/http's, until the mark ends; a route with no other backend
+// still tries it.
+func TestUnreachableAvoided(t *testing.T) {
+	r, front := newFront(t, Config{})
+	var mu sync.Mutex
+	dials := map[string]int{}
+	r.hostDialer.Control = func(_, addr string, _ syscall.RawConn) error {
+		mu.Lock()
+		dials[addr]++
+		mu.Unlock()
+		return nil
+	}
+	dialsTo := func(addr string) int {
+		mu.Lock()
+		defer mu.Unlock()
+		return dials[addr]
+	}
+	dead := Backend{ID: "dead", Addr: deadAddr(t)}
+	live := newBackend(t, "live")
+	r.SetRoute(Route{Host: "mark.localhost", Backends: []Backend{dead, live}})
+	for i := range 10 {
+		if status, body := get(t, front, "GET", "mark.localhost", ""); status != 200 || body != "live" {
+			t.Fatalf("fast path request %d: %d %q", i, status, body)
+		}
+	}
+	if n := dialsTo(dead.Addr); n != 1 {
+		t.Errorf("fast path: %d dials to the dead backend in 10 requests, want 1", n)
+	}
+	// net/http's path (ServeHTTP) marks too.
+	dead2 := Backend{ID: "dead2", Addr: deadAddr(t)}
+	r.SetRoute(Route{Host: "mark2.localhost", Backends: []Backend{dead2, live}})
+	for i := range 10 {
+		w := httptest.NewRecorder()
+		req := httptest.NewRequest("GET", "http://mark2.localhost/", nil)
+		r.ServeHTTP(w, req)
+		if w.Code != 200 || w.Body.String() != "live" {
+			t.Fatalf("net/http request %d: %d %q", i, w.Code, w.Body.String())
+		}
+	}
+	if n := dialsTo(dead2.Addr); n != 1 {
+		t.Errorf("net/http's path: %d dials to the dead backend in 10 requests, want 1", n)
+	}
+	// With nothing else to offer, the marked backend is tried (and fails).
+	r.SetRoute(Route{Host: "mark.localhost", Backends: []Backend{dead}})
+	if status, _ := get(t, front, "GET", "mark.localhost", ""); status != http.StatusBadGateway {
+		t.Errorf("only the dead backend: status %d, want 502", status)
+	}
+	if n := dialsTo(dead.Addr); n != 2 {
+		t.Errorf("only the dead backend: %d dials in all, want 2", n)
 	}
 }
 

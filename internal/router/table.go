@@ -42,7 +42,11 @@ type counter struct {
 // did, it undoes and picks again from the new table. Together with writers
 // storing the table before Drain reads the counters, this guarantees that a
 // request either is seen by Drain or never reaches a removed backend.
+//
+// Backends a dial recently failed to (unreachable.go) are passed over while
+// another can take the request, and picked only when none can.
 func (r *Router) acquire(host, exclude string) (*routeEntry, *backendEntry, bool) {
+	avoid := true
 retry:
 	for {
 		t := r.table.Load()
@@ -53,10 +57,14 @@ retry:
 		n := uint64(len(e.backends))
 		i := e.next.Add(1) - 1
 		limit := int64(e.route.MaxConcurrency)
-		full := false
+		full, avoided := false, false
 		for k := range n {
 			b := e.backends[(i+k)%n]
 			if b.id == exclude {
+				continue
+			}
+			if avoid && b.unreachable() {
+				avoided = true
 				continue
 			}
 			if c := b.counter.n.Add(1); limit > 0 && c > limit {
@@ -68,6 +76,10 @@ retry:
 				return e, b, false
 			}
 			b.counter.n.Add(-1)
+			continue retry
+		}
+		if avoided && !full {
+			avoid = false
 			continue retry
 		}
 		return e, nil, full

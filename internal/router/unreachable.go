@@ -1,0 +1,30 @@
+package router
+
+import "time"
+
+// unreachableFor is how long new requests avoid a backend after a dial to
+// it failed: long enough for the engine to find the instance (or its node)
+// gone and update the route, short enough that a backend that refused one
+// connection is not lost for long. A later failed dial renews it.
+const unreachableFor = 5 * time.Second
+
+// markUnreachable makes new requests avoid b for unreachableFor, while the
+// route has another backend to offer; b's address may serve again sooner
+// only under a new route.
+func (b *backendEntry) markUnreachable() {
+	b.pool.unreachableUntil.Store(time.Now().Add(unreachableFor).UnixNano())
+}
+
+// unreachable reports whether a dial to b failed within unreachableFor.
+// Unmarked, it costs one atomic load.
+func (b *backendEntry) unreachable() bool {
+	until := b.pool.unreachableUntil.Load()
+	if until == 0 {
+		return false
+	}
+	if time.Now().UnixNano() < until {
+		return true
+	}
+	b.pool.unreachableUntil.CompareAndSwap(until, 0)
+	return false
+}
