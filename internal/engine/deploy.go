@@ -417,9 +417,13 @@ func (e *Engine) retire(ctx context.Context, svc store.Service, insts []store.In
 		logs.printf("draining %d old instance(s) took longer than %s; stopping them anyway", len(ids), e.cfg.DrainTimeout)
 	}
 	cancel()
+	// At once, not one after another: a backend's Stop may wait for the
+	// grace period (or, on a cluster, for the node to report back).
+	var wg sync.WaitGroup
 	for _, in := range insts {
-		e.stopInstance(ctx, in)
+		wg.Go(func() { e.stopInstance(ctx, in) })
 	}
+	wg.Wait()
 	if logs != nil {
 		logs.printf("stopped %d old instance(s)", len(insts))
 	}

@@ -2,6 +2,14 @@ package e2e
 
 import (
 	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -10,12 +18,15 @@ import (
 
 	"github.com/slipwayhq/slipway/test/dockerenv"
 	"github.com/slipwayhq/slipway/test/swarmenv"
+	"github.com/slipwayhq/slipway/test/testenv"
 )
 
 // TestSwarm runs an image service on a real two-node Swarm (test/swarmenv)
 // with --runtime swarm: MinSize 2 puts an instance on each node, the
 // router serves it from both, a redeploy under continuous requests fails
-// none, and deleting it leaves nothing on either node.
+// none, node B's loss under continuous requests fails under 1% of them
+// while its instance is replaced on node A, node B takes instances again
+// once back, and deleting the service leaves nothing on either node.
 func TestSwarm(t *testing.T) {
 	c := swarmenv.Start(t)
 	repo := c.Registry + "/e2e-swarm"
@@ -60,7 +71,7 @@ func TestSwarm(t *testing.T) {
 		cancel()
 		t.Fatalf("redeploy: %s\n%s", st, s.Logs("swarm-svc", op))
 	}
-	t.Logf("redeployed across 2 nodes in %s", time.Since(start).Round(time.Millisecond))
+	t.Logf("redeployed across 2 nodes in %s (operation %s)", time.Since(start).Round(time.Millisecond), opDuration(t, s, arn, op))
 	expectBody(t, s, url, "hello from testapp v2")
 	time.Sleep(300 * time.Millisecond)
 	cancel()
@@ -80,6 +91,8 @@ func TestSwarm(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+
+	nodeLoss(t, s, c, arn, url)
 
 	// Deleting it leaves nothing on either node.
 	s.MustAWS("delete-service", "--service-arn", arn)
@@ -126,4 +139,299 @@ func runningNodes(ctx context.Context, t *testing.T, cli *client.Client, arn str
 		}
 	}
 	return nodes
+}
+
+// nodeLoss kills node B's engine (and its tasks) while requests run, and
+// measures: the share of requests failed, when the router last sent one
+// toward node B (its first failed dial marks the instance unreachable),
+// when the engine took the lost instance out of the route, and when a
+// replacement served on node A. Then node B comes back by itself and takes
+// the instances of the next deployment.
+func nodeLoss(t *testing.T, s *testenv.Server, c *swarmenv.Cluster, arn, url string) {
+	t.Helper()
+	ctx := t.Context()
+	mgr := c.A.Client(t)
+	byAddr := map[string]string{}
+	res, err := mgr.NodeList(ctx, client.NodeListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range res.Items {
+		byAddr[n.Status.Addr] = n.ID
+	}
+	nodeA, nodeB := byAddr[c.A.Addr], byAddr[c.B.Addr]
+	if nodeA == "" || nodeB == "" {
+		t.Fatalf("nodes by address: %v", byAddr)
+	}
+
+	w := startWhere(s, url, 4)
+	defer w.stop()
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		if seen := w.nodesSince(time.Now().Add(-time.Second)); seen[c.A.Addr] > 0 && seen[c.B.Addr] > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("before the kill, requests were answered by %v, want both nodes", w.nodesSince(time.Time{}))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	killed := time.Now()
+	if err := c.Kill(c.B); err != nil {
+		t.Fatal(err)
+	}
+	// Replaced on the survivor: two tasks running on node A.
+	var replaced time.Duration
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		nodes := runningNodes(ctx, t, mgr, arn)
+		if onA := slices.DeleteFunc(nodes, func(n string) bool { return n != nodeA }); len(onA) == 2 {
+			replaced = time.Since(killed)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("60 s after node B's loss the tasks run on %v, want 2 on node A (%s)\n%s", nodes, nodeA, s.DaemonLog())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// The replacement takes requests.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		if _, body, err := s.Get(url, "/where"); err == nil && strings.Contains(body, " at "+c.A.Addr+":") {
+			if ports := w.portsSince(time.Now().Add(-500*time.Millisecond), c.A.Addr); ports >= 2 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("10 s after its replacement started, requests reach %d instance(s) on node A, want 2", w.portsSince(time.Now().Add(-time.Second), c.A.Addr))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	served := time.Since(killed)
+	w.stop()
+	// The lost instance's service is removed once Swarm finds node B down.
+	var removed time.Duration
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		if nodes := runningNodes(ctx, t, mgr, arn); !slices.Contains(nodes, nodeB) {
+			removed = time.Since(killed)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("30 s after node B's loss its task is still listed\n%s", s.DaemonLog())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	total, failed, first := w.failures(killed)
+	fromB := w.lastFrom(c.B.Addr, killed)
+	lastDial, _ := lastLogLine(t, s, "backend unreachable", killed)
+	// "instance ended" (its node found down) or "instance unhealthy",
+	// whichever the engine saw first.
+	outOfRoute, why := lastLogLine(t, s, "; replacing it", killed)
+	t.Logf("node B lost: %d of %d requests failed (%.2f%%) over %s; last answer from node B %s after the kill, "+
+		"last dial toward it %s after; the engine took its instance out of the route after %s (%s), "+
+		"a replacement ran on node A after %s and served after %s; its service was removed after %s (first failure: %s)",
+		failed, total, 100*float64(failed)/float64(max(total, 1)), served.Round(time.Millisecond),
+		fromB.Round(time.Millisecond), lastDial, outOfRoute, why, replaced.Round(time.Millisecond),
+		served.Round(time.Millisecond), removed.Round(time.Millisecond), first)
+	if total < 100 || failed*100 >= total {
+		t.Errorf("during node B's loss %d of %d requests failed, want under 1%% (first: %s)", failed, total, first)
+	}
+	if outOfRoute < 0 || outOfRoute > 10*time.Second {
+		t.Errorf("the engine took node B's instance out of the route %s after the kill, want under 10 s", outOfRoute)
+	}
+
+	// Node B rejoins by itself, and the next deployment puts instances on it.
+	back := time.Now()
+	if err := c.Restart(c.B); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WaitReady(ctx, 2, 60*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("node B ready again %s after its engine restarted", time.Since(back).Round(time.Millisecond))
+	op := str(s.MustAWS("start-deployment", "--service-arn", arn), "OperationId")
+	if st := s.WaitOperation(arn, op, 120*time.Second); st != "SUCCEEDED" {
+		t.Fatalf("deployment after node B came back: %s\n%s", st, s.Logs(arn, op))
+	}
+	t.Logf("deployed across the 2 nodes again (operation %s)", opDuration(t, s, arn, op))
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		nodes := runningNodes(ctx, t, mgr, arn)
+		if len(nodes) == 2 && slices.Contains(nodes, nodeB) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after node B came back and a deployment, tasks run on %v, want 2 with one on node B (%s)", nodes, nodeB)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		if _, body, err := s.Get(url, "/where"); err == nil && strings.Contains(body, " at "+c.B.Addr+":") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("node B's new instance never answered through the router")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// whereLoad sends GET /where from several clients at once and records who
+// answered each request, and when.
+type whereLoad struct {
+	mu     sync.Mutex
+	events []whereEvent
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+type whereEvent struct {
+	at   time.Time
+	addr string // node address and port, "" when the request failed
+	err  string
+}
+
+func startWhere(s *testenv.Server, url string, clients int) *whereLoad {
+	ctx, cancel := context.WithCancel(context.Background())
+	w := &whereLoad{cancel: cancel}
+	for range clients {
+		w.wg.Go(func() {
+			c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{}}
+			defer c.CloseIdleConnections()
+			for ctx.Err() == nil {
+				ev := whereEvent{}
+				req, _ := http.NewRequest(http.MethodGet, "http://"+s.Router+"/where", nil)
+				req.Host = url
+				resp, err := c.Do(req)
+				var body []byte
+				if err == nil {
+					body, err = io.ReadAll(resp.Body)
+					resp.Body.Close()
+				}
+				_, addr, found := strings.Cut(strings.TrimSpace(string(body)), " at ")
+				switch {
+				case err != nil:
+					ev.err = err.Error()
+				case resp.StatusCode != http.StatusOK || !found:
+					ev.err = fmt.Sprintf("%s: %q", resp.Status, body)
+				default:
+					ev.addr = addr
+				}
+				ev.at = time.Now()
+				w.mu.Lock()
+				w.events = append(w.events, ev)
+				w.mu.Unlock()
+				time.Sleep(5 * time.Millisecond)
+			}
+		})
+	}
+	return w
+}
+
+func (w *whereLoad) stop() {
+	w.cancel()
+	w.wg.Wait()
+}
+
+// nodesSince counts the answers by node address since t.
+func (w *whereLoad) nodesSince(t time.Time) map[string]int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	m := map[string]int{}
+	for _, ev := range w.events {
+		if ev.at.After(t) && ev.addr != "" {
+			host, _, _ := strings.Cut(ev.addr, ":")
+			m[host]++
+		}
+	}
+	return m
+}
+
+// portsSince counts the instances on node address host that answered since t.
+func (w *whereLoad) portsSince(t time.Time, host string) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	m := map[string]bool{}
+	for _, ev := range w.events {
+		if ev.at.After(t) && strings.HasPrefix(ev.addr, host+":") {
+			m[ev.addr] = true
+		}
+	}
+	return len(m)
+}
+
+func (w *whereLoad) failures(since time.Time) (total, failed int, first string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, ev := range w.events {
+		if !ev.at.After(since) {
+			continue
+		}
+		total++
+		if ev.err != "" {
+			failed++
+			if first == "" {
+				first = ev.err
+			}
+		}
+	}
+	return total, failed, first
+}
+
+// lastFrom is how long after since node address host last answered, or -1.
+func (w *whereLoad) lastFrom(host string, since time.Time) time.Duration {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	last := time.Duration(-1)
+	for _, ev := range w.events {
+		if ev.at.After(since) && strings.HasPrefix(ev.addr, host+":") {
+			last = ev.at.Sub(since)
+		}
+	}
+	return last
+}
+
+// lastLogLine is how long after since the daemon last logged a line
+// containing msg, or -1 if it did not, and that line's message.
+func lastLogLine(t *testing.T, s *testenv.Server, msg string, since time.Time) (time.Duration, string) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(s.DataDir, "daemon.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	last, what := time.Duration(-1), ""
+	for _, line := range strings.Split(string(b), "\n") {
+		if !strings.Contains(line, msg) {
+			continue
+		}
+		ts, ok := strings.CutPrefix(line, "time=")
+		if !ok {
+			continue
+		}
+		ts, _, _ = strings.Cut(ts, " ")
+		at, err := time.Parse(time.RFC3339Nano, ts)
+		if err == nil && at.After(since) {
+			last = at.Sub(since).Round(time.Millisecond)
+			_, what, _ = strings.Cut(line, `msg="`)
+			what, _, _ = strings.Cut(what, `"`)
+		}
+	}
+	return last, what
+}
+
+// opDuration is how long an operation took by its own StartedAt and
+// EndedAt (seconds since the epoch, as the API sends them).
+func opDuration(t *testing.T, s *testenv.Server, arn, op string) time.Duration {
+	t.Helper()
+	out := s.MustAWS("list-operations", "--service-arn", arn)
+	for _, o := range out["OperationSummaryList"].([]any) {
+		m := o.(map[string]any)
+		if m["Id"] != op {
+			continue
+		}
+		start, ok1 := m["StartedAt"].(float64)
+		end, ok2 := m["EndedAt"].(float64)
+		if !ok1 || !ok2 {
+			t.Fatalf("operation %s: StartedAt %v, EndedAt %v", op, m["StartedAt"], m["EndedAt"])
+		}
+		return time.Duration((end - start) * float64(time.Second)).Round(time.Millisecond)
+	}
+	t.Fatalf("operation %s not listed", op)
+	return 0
 }

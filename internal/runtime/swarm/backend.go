@@ -82,10 +82,12 @@ type Backend struct {
 	portMu sync.Mutex
 
 	// mu guards followers (by service ID), ended (the last state of
-	// services this Backend removed) and closed.
+	// services this Backend removed), reaping (services Stop scaled down
+	// whose reaper runs) and closed.
 	mu        sync.Mutex
 	followers map[string]*follower
 	ended     map[string]runtime.State
+	reaping   map[string]bool
 	closed    bool
 }
 
@@ -146,6 +148,7 @@ func New(cfg Config, log *slog.Logger) (*Backend, error) {
 		dock:      dock,
 		followers: map[string]*follower{},
 		ended:     map[string]runtime.State{},
+		reaping:   map[string]bool{},
 	}
 	b.ctx, b.cancel = context.WithCancel(context.Background())
 	svcs, err := b.services(ctx)
@@ -168,8 +171,9 @@ func (b *Backend) Name() string { return Name }
 // Client is the manager's Engine API client, for tests and diagnostics.
 func (b *Backend) Client() *client.Client { return b.cli }
 
-// Close stops copying logs and waits for the copiers. Services keep
-// running; a new Backend re-adopts them.
+// Close stops copying logs and reaping stopped services, and waits for
+// both. Services keep running; a new Backend re-adopts them (and a stopped
+// one is an orphan its engine stops again).
 func (b *Backend) Close() error {
 	b.mu.Lock()
 	b.closed = true

@@ -25,8 +25,9 @@ const (
 	// placeTimeout bounds how long Start waits for Swarm to put the task
 	// on a node.
 	placeTimeout = 30 * time.Second
-	// stopSlack is how long Stop waits beyond the grace period for the
-	// task to end before it removes the service anyway.
+	// stopSlack is how long a stopped instance's reaper waits beyond the
+	// grace period for the task to end before it removes the service
+	// anyway.
 	stopSlack = 5 * time.Second
 )
 
@@ -253,7 +254,7 @@ func (b *Backend) Status(ctx context.Context, inst runtime.Instance) (runtime.St
 	if inst.Ref == "" {
 		return runtime.State{}, fmt.Errorf("status %s: no service ID", inst.ID)
 	}
-	_, err := b.cli.ServiceInspect(ctx, inst.Ref, client.ServiceInspectOptions{})
+	svc, err := b.cli.ServiceInspect(ctx, inst.Ref, client.ServiceInspectOptions{})
 	if cerrdefs.IsNotFound(err) {
 		b.mu.Lock()
 		st, ok := b.ended[inst.Ref]
@@ -265,6 +266,9 @@ func (b *Backend) Status(ctx context.Context, inst runtime.Instance) (runtime.St
 	}
 	if err != nil {
 		return runtime.State{}, fmt.Errorf("status %s: %w", inst.ID, err)
+	}
+	if scaledDown(svc.Service) {
+		return runtime.State{ExitCode: -1, Reason: "stopped"}, nil
 	}
 	t, ok, err := b.task(ctx, inst.Ref)
 	if err != nil {
@@ -279,6 +283,8 @@ func (b *Backend) Status(ctx context.Context, inst runtime.Instance) (runtime.St
 		if err != nil {
 			return runtime.State{}, fmt.Errorf("status %s: %w", inst.ID, err)
 		}
+		// A node found down runs nothing the router can reach, whatever
+		// its tasks' last reported state: the engine replaces them.
 		if s := n.Node.Status.State; s == swarm.NodeStateDown || s == swarm.NodeStateDisconnected {
 			return runtime.State{ExitCode: -1, Reason: fmt.Sprintf("node %s (%s) is %s", short(t.NodeID), n.Node.Status.Addr, s)}, nil
 		}
@@ -324,10 +330,15 @@ func (b *Backend) stateOf(ctx context.Context, t swarm.Task) runtime.State {
 	}
 }
 
-// Stop scales the instance's service to nothing with grace as the task's
-// stop grace period (SIGTERM, then SIGKILL), waits for the task to end,
-// records how it ended for Status, and removes the service. The node's
-// engine removes the container soon after.
+// Stop scales the instance's service to nothing and returns: the task's
+// node stops it (SIGTERM, then SIGKILL after the task's grace period), and
+// a reaper of the Backend's waits for the task to end (or finds its node
+// down), copies its last output, records how it ended for Status, and
+// removes the service. Swarm takes about 3 s to report a task shut down
+// (its agent waits 2 s for gossip to converge before it stops a container
+// with published ports), which no caller needs to wait for: the router has
+// already drained the instance. A daemon stopped meanwhile leaves a service
+// of no task, which the next start finds and stops again as an orphan.
 func (b *Backend) Stop(ctx context.Context, inst runtime.Instance, grace time.Duration) error {
 	if inst.Ref == "" {
 		return fmt.Errorf("stop %s: no service ID", inst.ID)
@@ -339,40 +350,112 @@ func (b *Backend) Stop(ctx context.Context, inst runtime.Instance, grace time.Du
 	if err != nil {
 		return fmt.Errorf("stop %s: %w", inst.ID, err)
 	}
-	spec := svc.Service.Spec
-	zero := uint64(0)
-	if spec.Mode.Replicated != nil {
+	if !scaledDown(svc.Service) {
+		spec := svc.Service.Spec
+		zero := uint64(0)
 		spec.Mode.Replicated.Replicas = &zero
-	}
-	if spec.TaskTemplate.ContainerSpec != nil {
-		spec.TaskTemplate.ContainerSpec.StopGracePeriod = &grace
-	}
-	_, err = b.cli.ServiceUpdate(ctx, inst.Ref, client.ServiceUpdateOptions{Version: svc.Service.Version, Spec: spec})
-	if err == nil {
-		deadline := time.Now().Add(grace + stopSlack)
-		for time.Now().Before(deadline) {
-			t, ok, terr := b.task(ctx, inst.Ref)
-			if terr != nil || !ok || ended(t.Status.State) {
-				if ok {
-					st := b.stateOf(ctx, t)
-					b.mu.Lock()
-					b.ended[inst.Ref] = st
-					b.mu.Unlock()
-				}
-				break
+		_, err = b.cli.ServiceUpdate(ctx, inst.Ref, client.ServiceUpdateOptions{Version: svc.Service.Version, Spec: spec})
+		if err != nil {
+			b.log.Warn("scaling the service down failed; removing it", "id", inst.ID, "err", err)
+			if _, err := b.cli.ServiceRemove(ctx, inst.Ref, client.ServiceRemoveOptions{}); err != nil && !cerrdefs.IsNotFound(err) {
+				return fmt.Errorf("stop %s: remove service: %w", inst.ID, err)
 			}
-			time.Sleep(50 * time.Millisecond)
+			b.forget(inst.Ref)
+			return nil
 		}
-		b.waitLogs(inst.Ref, 2*time.Second)
-	} else {
-		b.log.Warn("scaling the service down failed; removing it", "id", inst.ID, "err", err)
+	}
+	b.reap(inst, grace)
+	b.log.Info("instance stopping", "id", inst.ID, "service", short(inst.Ref))
+	return nil
+}
+
+// scaledDown reports whether Stop scaled svc to nothing.
+func scaledDown(svc swarm.Service) bool {
+	r := svc.Spec.Mode.Replicated
+	return r == nil || (r.Replicas != nil && *r.Replicas == 0)
+}
+
+// reap starts the reaper of a service Stop scaled down, unless one runs.
+func (b *Backend) reap(inst runtime.Instance, grace time.Duration) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed || b.reaping[inst.Ref] {
+		return
+	}
+	b.reaping[inst.Ref] = true
+	b.wg.Add(1)
+	go func() {
+		defer b.wg.Done()
+		defer func() {
+			b.mu.Lock()
+			delete(b.reaping, inst.Ref)
+			b.mu.Unlock()
+		}()
+		if err := b.reapService(b.ctx, inst, grace); err != nil && b.ctx.Err() == nil {
+			b.log.Error("removing a stopped instance's service", "id", inst.ID, "service", short(inst.Ref), "err", err)
+		}
+	}()
+}
+
+// reapService waits up to grace and stopSlack for the task of a scaled
+// down service to end, or for its node to be found down, then records how
+// it ended, waits for its last output, and removes the service.
+func (b *Backend) reapService(ctx context.Context, inst runtime.Instance, grace time.Duration) error {
+	deadline := time.Now().Add(grace + stopSlack)
+	for {
+		t, ok, err := b.task(ctx, inst.Ref)
+		if err != nil && ctx.Err() != nil {
+			return nil
+		}
+		if err == nil && ok && ended(t.Status.State) {
+			b.recordEnd(inst.Ref, b.stateOf(ctx, t))
+			b.waitLogs(inst.Ref, 2*time.Second)
+			break
+		}
+		if err == nil && (!ok || b.nodeDown(ctx, t.NodeID) != "") {
+			// Nothing ran, or nothing will report: the node's engine
+			// removes the container when it comes back.
+			b.recordEnd(inst.Ref, runtime.State{ExitCode: -1, Reason: "stopped"})
+			break
+		}
+		if time.Now().After(deadline) {
+			b.log.Warn("the task did not end in time; removing its service", "id", inst.ID, "service", short(inst.Ref))
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
 	if _, err := b.cli.ServiceRemove(ctx, inst.Ref, client.ServiceRemoveOptions{}); err != nil && !cerrdefs.IsNotFound(err) {
-		return fmt.Errorf("stop %s: remove service: %w", inst.ID, err)
+		return err
 	}
 	b.forget(inst.Ref)
 	b.log.Info("instance stopped", "id", inst.ID, "service", short(inst.Ref))
 	return nil
+}
+
+func (b *Backend) recordEnd(service string, st runtime.State) {
+	b.mu.Lock()
+	b.ended[service] = st
+	b.mu.Unlock()
+}
+
+// nodeDown describes node id when the manager finds it down or
+// disconnected, else (also when it cannot tell) it returns "".
+func (b *Backend) nodeDown(ctx context.Context, id string) string {
+	if id == "" {
+		return ""
+	}
+	n, err := b.cli.NodeInspect(ctx, id, client.NodeInspectOptions{})
+	if err != nil {
+		return ""
+	}
+	if s := n.Node.Status.State; s == swarm.NodeStateDown || s == swarm.NodeStateDisconnected {
+		return fmt.Sprintf("node %s (%s) is %s", short(id), n.Node.Status.Addr, s)
+	}
+	return ""
 }
 
 // List returns the services this backend manages (those with its labels),

@@ -120,7 +120,12 @@ func (b *Backend) copyLogs(ctx context.Context, f *follower) error {
 		if terr != nil {
 			return errors.Join(err, terr)
 		}
-		if ok && ended(t.Status.State) {
+		if !ok {
+			// Stop scaled the service down and Swarm dropped its
+			// ended task: there is no more output to come.
+			return nil
+		}
+		if ended(t.Status.State) {
 			st := b.stateOf(ctx, t)
 			e := applog.Entry{Time: time.Now(), Source: f.instance, Stream: applog.System, Text: st.Reason}
 			_, werr := io.WriteString(file, e.String()+"\n")

@@ -114,6 +114,11 @@ func TestBackend(t *testing.T) {
 		if err := b.Stop(ctx, in, 2*time.Second); err != nil {
 			t.Fatal(err)
 		}
+		// Stop returns once Swarm was told; the task's end is awaited
+		// in the background (Swarm reports it about 3 s later).
+		if d := time.Since(t0); d > time.Second {
+			t.Errorf("stopping %s took %s, want under 1 s", in.ID, d)
+		}
 		t.Logf("stopped %s in %s", in.ID, time.Since(t0).Round(time.Millisecond))
 		st, err := b.Status(ctx, in)
 		if err != nil || st.Running {

@@ -46,6 +46,11 @@ func main() {
 		host, _ := os.Hostname()
 		fmt.Fprintf(w, "hello from testapp %s pid=%s/%d\n", *version, host, os.Getpid())
 	})
+	// /where names the address the request came in on: on a cluster, the
+	// node's.
+	http.HandleFunc("/where", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "hello from testapp %s at %v\n", *version, r.Context().Value(http.LocalAddrContextKey))
+	})
 	// /dial?addr=HOST:PORT says whether the app can connect there.
 	http.HandleFunc("/dial", func(w http.ResponseWriter, r *http.Request) {
 		c, err := net.DialTimeout("tcp", r.URL.Query().Get("addr"), 2*time.Second)
