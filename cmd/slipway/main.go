@@ -28,6 +28,7 @@ Usage:
   slipway logs SERVICE [--operation ID] [-f]   build and app logs of a service (name or ARN)
   slipway deployments SERVICE                  commits automatic deployment considered, and why it deployed or skipped each
   slipway console-url [--data-dir DIR]         print a one-time sign-in link to the web console
+  slipway cluster status [--json]              nodes of the cluster (--runtime swarm), their instances and health
   slipway trust [--data-dir DIR] [--install]   print the local CA's root certificate, or install it in the system's trust store
 
 Run 'slipway COMMAND -h' for a command's flags.
@@ -52,6 +53,8 @@ func main() {
 		err = runLogs(args, os.Stdout)
 	case "deployments":
 		err = runDeployments(args, os.Stdout)
+	case "cluster":
+		err = runCluster(args, os.Stdout)
 	case "console-url":
 		err = runConsoleURL(args, os.Stdout)
 	case "trust":

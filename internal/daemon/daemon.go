@@ -255,6 +255,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	})
 	mux.Handle("GET "+api.LogsPath, api.LogsHandler(auth, eng))
 	mux.Handle("GET "+api.DeploymentsPath, api.DeploymentsHandler(auth, ctl))
+	mux.Handle("GET "+api.ClusterPath, api.ClusterHandler(auth, eng))
 	mux.Handle("POST /webhooks/github", autodeploy.GitHubHandler(hookSecret, watcher, log.With("component", "webhook")))
 	mux.Handle("POST /webhooks/registry", autodeploy.RegistryHandler(hookSecret, watcher, log.With("component", "webhook")))
 	con := console.New(console.Config{}, ctl, st, eng, creds, log.With("component", "console"))

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -60,6 +61,8 @@ func TestSwarm(t *testing.T) {
 	if len(nodes) != 2 || nodes[0] == nodes[1] {
 		t.Fatalf("the service's tasks run on nodes %v, want one on each of 2", nodes)
 	}
+
+	clusterStatus(t, s, c, "swarm-svc")
 
 	// A redeploy under continuous requests fails none.
 	dockerenv.Push(t, repo+":latest", dockerenv.AppImage(t, "APP_HOST=0.0.0.0", "APP_VERSION=v2"))
@@ -434,4 +437,49 @@ func opDuration(t *testing.T, s *testenv.Server, arn, op string) time.Duration {
 	}
 	t.Fatalf("operation %s not listed", op)
 	return 0
+}
+
+// clusterStatus checks `slipway cluster status`: both nodes ready, each
+// running one healthy active instance of service, and the table naming
+// them.
+func clusterStatus(t *testing.T, s *testenv.Server, c *swarmenv.Cluster, service string) {
+	t.Helper()
+	out, err := s.Slipway("cluster", "status", "--json")
+	if err != nil {
+		t.Fatalf("slipway cluster status --json: %v\n%s", err, out)
+	}
+	var nodes []struct {
+		Addr, Role, State, Availability string
+		Leader                          bool
+		Instances                       []struct {
+			ID, Service, State, Health, Role string
+			Port                             int
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &nodes); err != nil {
+		t.Fatalf("cluster status: %v\n%s", err, out)
+	}
+	if len(nodes) != 2 || nodes[0].Addr != c.A.Addr || nodes[0].Role != "manager" || !nodes[0].Leader || nodes[1].Addr != c.B.Addr || nodes[1].Role != "worker" {
+		t.Fatalf("cluster status lists nodes %+v, want the manager %s then the worker %s", nodes, c.A.Addr, c.B.Addr)
+	}
+	for _, n := range nodes {
+		if n.State != "ready" || n.Availability != "active" || len(n.Instances) != 1 {
+			t.Errorf("node %s: %+v, want ready, active, with one instance", n.Addr, n)
+			continue
+		}
+		in := n.Instances[0]
+		if in.Service != service || in.State != "running" || in.Health != "Healthy" || in.Role != "active" || in.Port < 20000 {
+			t.Errorf("node %s runs %+v, want a running, healthy, active instance of %s on a node port", n.Addr, in, service)
+		}
+	}
+	table, err := s.Slipway("cluster", "status")
+	if err != nil {
+		t.Fatalf("slipway cluster status: %v\n%s", err, table)
+	}
+	for _, want := range []string{"manager (leader)", c.A.Addr, c.B.Addr, service, "Healthy"} {
+		if !strings.Contains(table, want) {
+			t.Errorf("slipway cluster status lacks %q:\n%s", want, table)
+		}
+	}
+	t.Logf("slipway cluster status:\n%s", table)
 }
