@@ -1,6 +1,7 @@
 package swarm
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -62,6 +63,11 @@ func (b *Backend) Start(ctx context.Context, spec runtime.InstanceSpec) (runtime
 		return runtime.Instance{}, fmt.Errorf("start %s: %w", spec.ID, err)
 	}
 	svcSpec := b.serviceSpec(spec, port)
+	if node, err := b.spreadNode(ctx, spec.Labels[labelService]); err != nil {
+		b.log.Warn("no node chosen for spread; Swarm places the task", "instance", spec.ID, "err", err)
+	} else if node != "" {
+		svcSpec.TaskTemplate.Placement = &swarm.Placement{Constraints: []string{"node.id==" + node}}
+	}
 	created, err := b.cli.ServiceCreate(ctx, client.ServiceCreateOptions{Spec: svcSpec, EncodedRegistryAuth: auth})
 	b.portMu.Unlock()
 	if err != nil {
@@ -139,6 +145,76 @@ func (b *Backend) serviceSpec(spec runtime.InstanceSpec, port int) swarm.Service
 			PublishMode: swarm.PortConfigPublishModeHost,
 		}}},
 	}
+}
+
+// labelService is the engine's label naming an instance's Slipway service.
+const labelService = "slipway.service"
+
+// spreadNode chooses the node for a new instance of the Slipway service
+// named service: a ready, active node with the fewest of its running
+// instances, then the fewest instances in all. Each instance is a Swarm
+// service of its own, so Swarm's scheduler cannot spread a service's
+// instances; and a node found down gets none. "" leaves it to Swarm.
+func (b *Backend) spreadNode(ctx context.Context, service string) (string, error) {
+	nodes, err := b.cli.NodeList(ctx, client.NodeListOptions{})
+	if err != nil {
+		return "", fmt.Errorf("list nodes: %w", err)
+	}
+	svcs, err := b.cli.ServiceList(ctx, client.ServiceListOptions{Filters: client.Filters{}.Add("label", LabelManaged+"=true")})
+	if err != nil {
+		return "", fmt.Errorf("list services: %w", err)
+	}
+	ours := map[string]bool{}
+	for _, s := range svcs.Items {
+		ours[s.ID] = service != "" && s.Spec.Labels[labelService] == service
+	}
+	tasks, err := b.cli.TaskList(ctx, client.TaskListOptions{Filters: client.Filters{}.Add("desired-state", "running")})
+	if err != nil {
+		return "", fmt.Errorf("list tasks: %w", err)
+	}
+	var load []nodeLoad
+	for _, n := range nodes.Items {
+		if n.Status.State == swarm.NodeStateReady && n.Spec.Availability == swarm.NodeAvailabilityActive {
+			load = append(load, nodeLoad{id: n.ID})
+		}
+	}
+	for _, t := range tasks.Items {
+		mine, managed := ours[t.ServiceID]
+		for i := range load {
+			if load[i].id == t.NodeID && managed {
+				load[i].all++
+				if mine {
+					load[i].service++
+				}
+			}
+		}
+	}
+	return leastLoaded(load), nil
+}
+
+// nodeLoad is what runs on a node: instances of the service being placed,
+// and all of Slipway's.
+type nodeLoad struct {
+	id           string
+	service, all int
+}
+
+// leastLoaded picks the node with the fewest of the service's instances,
+// then the fewest in all, then the first ID; "" for no node.
+func leastLoaded(nodes []nodeLoad) string {
+	if len(nodes) == 0 {
+		return ""
+	}
+	best := slices.MinFunc(nodes, func(a, b nodeLoad) int {
+		if c := cmp.Compare(a.service, b.service); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.all, b.all); c != 0 {
+			return c
+		}
+		return strings.Compare(a.id, b.id)
+	})
+	return best.id
 }
 
 // choosePort picks a node port no other Slipway service of the cluster
