@@ -1,8 +1,6 @@
 package docker
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/slipwayhq/slipway/internal/runtime"
@@ -31,18 +29,4 @@ func TestArtifactExists(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("a removed image pulled by digest", a, true)
-}
-
-func TestLogsArePrivate(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "logs", "i.log")
-	if err := systemLine(path, "i", "hello"); err != nil {
-		t.Fatal(err)
-	}
-	fi, err := os.Stat(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := fi.Mode().Perm(); got != 0o600 {
-		t.Errorf("instance log mode = %v, want 0600", got)
-	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 
+	"github.com/slipwayhq/slipway/internal/applog"
 	"github.com/slipwayhq/slipway/internal/runtime"
 )
 
@@ -111,13 +112,13 @@ func (b *Backend) Start(ctx context.Context, spec runtime.InstanceSpec) (runtime
 		}
 	}
 	if spec.LogPath != "" {
-		if err := systemLine(spec.LogPath, spec.ID, "starting container %s of image %s: %s", short(id), short(strings.TrimPrefix(a.Path, "sha256:")), display(entrypoint, cmd)); err != nil {
+		if err := applog.AppendSystem(spec.LogPath, spec.ID, "starting container %s of image %s: %s", short(id), short(strings.TrimPrefix(a.Path, "sha256:")), display(entrypoint, cmd)); err != nil {
 			return fail(fmt.Errorf("open log: %w", err))
 		}
 	}
 	if _, err := b.cli.ContainerStart(ctx, id, client.ContainerStartOptions{}); err != nil {
 		if spec.LogPath != "" {
-			_ = systemLine(spec.LogPath, spec.ID, "failed to start: %v", err)
+			_ = applog.AppendSystem(spec.LogPath, spec.ID, "failed to start: %v", err)
 		}
 		return fail(err)
 	}
@@ -131,7 +132,7 @@ func (b *Backend) Start(ctx context.Context, spec runtime.InstanceSpec) (runtime
 	}
 	if err != nil {
 		if spec.LogPath != "" {
-			_ = systemLine(spec.LogPath, spec.ID, "failed to start: %v", err)
+			_ = applog.AppendSystem(spec.LogPath, spec.ID, "failed to start: %v", err)
 		}
 		return fail(err)
 	}

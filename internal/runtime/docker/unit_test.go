@@ -1,15 +1,12 @@
 package docker
 
 import (
-	"bytes"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/moby/moby/api/types/container"
 
-	"github.com/slipwayhq/slipway/internal/applog"
 	"github.com/slipwayhq/slipway/internal/runtime"
 )
 
@@ -100,40 +97,6 @@ func TestStateOf(t *testing.T) {
 				t.Fatalf("stateOf = %+v, want %+v", got, tt.want)
 			}
 		})
-	}
-}
-
-func TestLineWriter(t *testing.T) {
-	after := time.Date(2024, 5, 6, 7, 8, 9, 500, time.UTC)
-	var out bytes.Buffer
-	lw := &lineWriter{w: &out, instance: "i-1", stream: applog.Stdout, after: after}
-	input := "2024-05-06T07:08:09.0000005Z copied before a restart\n" +
-		"2024-05-06T07:08:09.000000501Z new\r\n" +
-		"2024-05-06T07:08:10Z par"
-	lw.Write([]byte(input))
-	lw.Write([]byte("tial\n2024-05-06T07:08:11Z "))
-	lw.flush()
-	var got []string
-	for _, l := range strings.SplitAfter(out.String(), "\n") {
-		if l == "" {
-			continue
-		}
-		e, ok := applog.ParseLine(l)
-		if !ok {
-			t.Fatalf("unparsable line %q", l)
-		}
-		got = append(got, e.Time.Format(time.RFC3339Nano)+" "+e.Source+" "+e.Stream+" "+e.Text)
-	}
-	want := []string{
-		"2024-05-06T07:08:09.000000501Z i-1 stdout new",
-		"2024-05-06T07:08:10Z i-1 stdout partial",
-		"2024-05-06T07:08:11Z i-1 stdout ",
-	}
-	if !slices.Equal(got, want) {
-		t.Fatalf("lines =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
-	if !lw.last.Equal(time.Date(2024, 5, 6, 7, 8, 11, 0, time.UTC)) {
-		t.Fatalf("last = %v", lw.last)
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/moby/moby/api/types/swarm"
 	"github.com/moby/moby/client"
 
+	"github.com/slipwayhq/slipway/internal/applog"
 	"github.com/slipwayhq/slipway/internal/runtime"
 )
 
@@ -77,12 +78,12 @@ func (b *Backend) Start(ctx context.Context, spec runtime.InstanceSpec) (runtime
 	fail := func(err error) (runtime.Instance, error) {
 		_, _ = b.cli.ServiceRemove(context.WithoutCancel(ctx), id, client.ServiceRemoveOptions{})
 		if spec.LogPath != "" {
-			_ = systemLine(spec.LogPath, spec.ID, "failed to start: %v", err)
+			_ = applog.AppendSystem(spec.LogPath, spec.ID, "failed to start: %v", err)
 		}
 		return runtime.Instance{}, fmt.Errorf("start %s: %w", spec.ID, err)
 	}
 	if spec.LogPath != "" {
-		if err := systemLine(spec.LogPath, spec.ID, "starting swarm service %s of image %s", short(id), a.Path); err != nil {
+		if err := applog.AppendSystem(spec.LogPath, spec.ID, "starting swarm service %s of image %s", short(id), a.Path); err != nil {
 			return fail(fmt.Errorf("open log: %w", err))
 		}
 	}

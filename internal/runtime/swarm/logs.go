@@ -1,10 +1,8 @@
 package swarm
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -26,7 +24,6 @@ type follower struct {
 const (
 	followRetryMin = 200 * time.Millisecond
 	followRetryMax = time.Second
-	tailWindow     = 1 << 20
 )
 
 // follow starts copying service's logs unless a copier already runs.
@@ -85,11 +82,11 @@ func (b *Backend) copyLogs(ctx context.Context, f *follower) error {
 		return err
 	}
 	defer file.Close()
-	since := lastEntryTime(f.path, f.instance)
+	since := applog.LastTime(f.path, f.instance)
 	retry := followRetryMin
 	for {
-		out := &lineWriter{w: file, instance: f.instance, stream: applog.Stdout, after: since}
-		errOut := &lineWriter{w: file, instance: f.instance, stream: applog.Stderr, after: since}
+		out := &applog.StampedWriter{W: file, Source: f.instance, Stream: applog.Stdout, After: since}
+		errOut := &applog.StampedWriter{W: file, Source: f.instance, Stream: applog.Stderr, After: since}
 		opts := client.ServiceLogsOptions{ShowStdout: true, ShowStderr: true, Follow: true, Timestamps: true}
 		if !since.IsZero() {
 			opts.Since = since.Format(time.RFC3339Nano)
@@ -110,9 +107,9 @@ func (b *Backend) copyLogs(ctx context.Context, f *follower) error {
 		}
 		scancel()
 		<-watched
-		out.flush()
-		errOut.flush()
-		since = latest(since, out.last, errOut.last)
+		out.Flush()
+		errOut.Flush()
+		since = applog.Latest(since, out.Last, errOut.Last)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -161,108 +158,4 @@ func (b *Backend) watchEnd(ctx context.Context, service string) {
 			return
 		}
 	}
-}
-
-// lineWriter turns timestamped output lines into applog lines, dropping
-// those not after after (already copied).
-type lineWriter struct {
-	w        io.Writer
-	instance string
-	stream   string
-	after    time.Time
-	last     time.Time
-	buf      []byte
-}
-
-func (lw *lineWriter) Write(p []byte) (int, error) {
-	lw.buf = append(lw.buf, p...)
-	for {
-		i := bytes.IndexByte(lw.buf, '\n')
-		if i < 0 {
-			break
-		}
-		if err := lw.emit(lw.buf[:i]); err != nil {
-			return 0, err
-		}
-		lw.buf = lw.buf[i+1:]
-	}
-	for len(lw.buf) > applog.MaxLineLen+64 {
-		if err := lw.emit(lw.buf[:applog.MaxLineLen]); err != nil {
-			return 0, err
-		}
-		lw.buf = lw.buf[applog.MaxLineLen:]
-	}
-	return len(p), nil
-}
-
-func (lw *lineWriter) flush() {
-	if len(lw.buf) > 0 {
-		_ = lw.emit(lw.buf)
-		lw.buf = nil
-	}
-}
-
-func (lw *lineWriter) emit(line []byte) error {
-	line = bytes.TrimSuffix(line, []byte("\r"))
-	ts, text, ok := bytes.Cut(line, []byte(" "))
-	t, err := time.Parse(time.RFC3339Nano, string(ts))
-	if !ok || err != nil {
-		t, text = time.Now(), line
-	}
-	if !t.After(lw.after) {
-		return nil
-	}
-	lw.last = latest(lw.last, t)
-	e := applog.Entry{Time: t, Source: lw.instance, Stream: lw.stream, Text: string(text)}
-	_, err = io.WriteString(lw.w, e.String()+"\n")
-	return err
-}
-
-func lastEntryTime(path, instance string) time.Time {
-	f, err := os.Open(path)
-	if err != nil {
-		return time.Time{}
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return time.Time{}
-	}
-	off := max(fi.Size()-tailWindow, 0)
-	buf := make([]byte, fi.Size()-off)
-	if _, err := f.ReadAt(buf, off); err != nil && !errors.Is(err, io.EOF) {
-		return time.Time{}
-	}
-	var last time.Time
-	for _, line := range bytes.Split(buf, []byte("\n")) {
-		if e, ok := applog.ParseLine(string(line)); ok && e.Source == instance {
-			last = latest(last, e.Time)
-		}
-	}
-	return last
-}
-
-func latest(ts ...time.Time) time.Time {
-	var m time.Time
-	for _, t := range ts {
-		if t.After(m) {
-			m = t
-		}
-	}
-	return m
-}
-
-// systemLine appends a line of Slipway's own to an instance's log.
-func systemLine(path, instance, format string, args ...any) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	e := applog.Entry{Time: time.Now(), Source: instance, Stream: applog.System, Text: fmt.Sprintf(format, args...)}
-	_, err = io.WriteString(f, e.String()+"\n")
-	return err
 }
