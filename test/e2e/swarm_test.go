@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/swarm"
 	"github.com/moby/moby/client"
 
@@ -132,6 +133,9 @@ func runningNodes(ctx context.Context, t *testing.T, cli *client.Client, arn str
 	var nodes []string
 	for _, s := range svcs.Items {
 		tasks, err := cli.TaskList(ctx, client.TaskListOptions{Filters: client.Filters{}.Add("service", s.ID)})
+		if cerrdefs.IsNotFound(err) {
+			continue // removed since it was listed: an instance stopped meanwhile
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
