@@ -6,8 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
+
+	"github.com/slipwayhq/slipway/internal/runtime"
 )
 
 // Suite is the Debian release base images are made of. Package names and
@@ -132,53 +133,11 @@ func (r Recipe) tag(repository string) string {
 // warning line, or "" when they agree (major version, and minor where the
 // request names one) or nothing comparable was asked.
 func (r Recipe) Mismatch(rt, runtimeVersion string) string {
-	_, num, _ := strings.Cut(rt, "_")
-	asked := "runtime " + rt
-	var want []int
-	if runtimeVersion != "" {
-		asked += " (runtime-version " + runtimeVersion + ")"
-		want = numbers(runtimeVersion)
-	} else if n, err := strconv.Atoi(num); err == nil {
-		want = []int{n}
-		if r.minorInName && len(num) > 1 {
-			major, _ := strconv.Atoi(num[:1])
-			minor, _ := strconv.Atoi(num[1:])
-			want = []int{major, minor}
-		}
-	}
-	have := numbers(r.Version)
-	if r.majorOnly && len(want) > 1 && want[0] == 1 {
-		want = want[1:] // Java 1.8 is 8
-	}
-	n := min(len(want), 2)
-	if r.majorOnly {
-		n = min(n, 1)
-	}
-	if n == 0 || slices.Equal(have[:min(n, len(have))], want[:n]) {
+	asked, want := runtime.WantedVersion(rt, runtimeVersion, r.minorInName)
+	want, ok := runtime.CompareVersions(want, runtime.VersionNumbers(r.Version), r.majorOnly)
+	if ok {
 		return ""
 	}
 	return fmt.Sprintf("warning: %s asks for %s %s, Slipway's Debian %s base image has %s %s; the build and instances use it (--runtime-image %s=REF names another image)",
-		asked, r.Language, join(want[:n]), Suite, r.Language, r.Version, rt)
-}
-
-// numbers splits "v18.19.0" into [18 19 0], stopping at the first part
-// that is not a number.
-func numbers(v string) []int {
-	var out []int
-	for _, f := range strings.Split(strings.TrimPrefix(v, "v"), ".") {
-		n, err := strconv.Atoi(f)
-		if err != nil {
-			break
-		}
-		out = append(out, n)
-	}
-	return out
-}
-
-func join(v []int) string {
-	s := make([]string, len(v))
-	for i, n := range v {
-		s[i] = strconv.Itoa(n)
-	}
-	return strings.Join(s, ".")
+		asked, r.Language, runtime.JoinVersion(want), Suite, r.Language, r.Version, rt)
 }

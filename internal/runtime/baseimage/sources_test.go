@@ -30,7 +30,7 @@ func TestSources(t *testing.T) {
 	}, {
 		name: "one-line sources of a local mirror, for another release",
 		files: map[string]string{
-			"etc/os-release":   "ID=debian\nVERSION_CODENAME=trixie\n",
+			"etc/os-release": "ID=debian\nVERSION_CODENAME=trixie\n",
 			"etc/apt/sources.list": "# a comment\ndeb-src http://mirror.example/debian trixie main\n" +
 				"deb [arch=amd64 signed-by=/etc/k.gpg] http://mirror.example/debian/ trixie main contrib\n" +
 				"deb http://mirror.example/security trixie-security main\n",

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"os/exec"
 	"regexp"
-	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -81,40 +79,21 @@ func (b *Backend) ToolchainMismatch(ctx context.Context, spec runtime.BuildSpec)
 // levels never count. Unknown runtimes and unreadable output are not a
 // mismatch it can tell.
 func versionMismatch(rt, runtimeVersion, cmd, output string) string {
-	l, num, ok := languageOf(rt)
+	l, _, ok := languageOf(rt)
 	if !ok {
 		return ""
 	}
-	asked := "runtime " + rt
-	var want []int
-	if runtimeVersion != "" {
-		asked += " (runtime-version " + runtimeVersion + ")"
-		want = numbers(runtimeVersion)
-	} else if n, err := strconv.Atoi(num); err == nil {
-		want = []int{n}
-		if l.minorInName && len(num) > 1 {
-			major, _ := strconv.Atoi(num[:1])
-			minor, _ := strconv.Atoi(num[1:])
-			want = []int{major, minor}
-		}
-	}
+	asked, want := runtime.WantedVersion(rt, runtimeVersion, l.minorInName)
 	shown, have := hostVersion(l, output)
 	if len(want) == 0 || len(have) == 0 {
 		return ""
 	}
-	if l.majorOnly {
-		want, have = javaMajor(want), javaMajor(have)
-	}
-	n := min(len(want), 2)
-	if l.majorOnly {
-		n = 1
-	}
-	want = want[:n]
-	if len(have) >= n && slices.Equal(have[:n], want) {
+	want, ok = runtime.CompareVersions(want, have, l.majorOnly)
+	if ok {
 		return ""
 	}
 	return fmt.Sprintf("warning: %s asks for %s %s, the host's %s is %s; the build and instances use the host's",
-		asked, l.name, join(want), cmd, shown)
+		asked, l.name, runtime.JoinVersion(want), cmd, shown)
 }
 
 var (
@@ -136,43 +115,7 @@ func hostVersion(l language, output string) (string, []int) {
 	} else {
 		s = anyVersion.FindString(output)
 	}
-	return s, numbers(s)
-}
-
-// numbers splits "v18.19.0" or "1.8.0_292" into [18 19 0] or [1 8 0].
-func numbers(v string) []int {
-	var out []int
-	for _, f := range strings.FieldsFunc(strings.TrimPrefix(v, "v"), func(r rune) bool { return r == '.' }) {
-		digits := f
-		if i := strings.IndexFunc(f, func(r rune) bool { return r < '0' || r > '9' }); i >= 0 {
-			digits = f[:i]
-		}
-		n, err := strconv.Atoi(digits)
-		if err != nil {
-			break
-		}
-		out = append(out, n)
-		if len(digits) < len(f) {
-			break // "0_292", "2p20": what follows is no longer a version
-		}
-	}
-	return out
-}
-
-// javaMajor maps Java's old numbering (1.8) to its major (8).
-func javaMajor(v []int) []int {
-	if len(v) > 1 && v[0] == 1 {
-		return v[1:]
-	}
-	return v
-}
-
-func join(v []int) string {
-	s := make([]string, len(v))
-	for i, n := range v {
-		s[i] = strconv.Itoa(n)
-	}
-	return strings.Join(s, ".")
+	return s, runtime.VersionNumbers(s)
 }
 
 var _ runtime.ToolchainChecker = (*Backend)(nil)

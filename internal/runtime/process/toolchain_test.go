@@ -3,7 +3,6 @@ package process
 import (
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
@@ -45,24 +44,6 @@ func TestVersionMismatch(t *testing.T) {
 	for _, tt := range tests {
 		if got := versionMismatch(tt.rt, tt.runtimeVersion, tt.cmd, tt.output); got != tt.want {
 			t.Errorf("versionMismatch(%s, %q, %s, %q) =\n  %q\nwant\n  %q", tt.rt, tt.runtimeVersion, tt.cmd, tt.output, got, tt.want)
-		}
-	}
-}
-
-func TestNumbers(t *testing.T) {
-	tests := []struct {
-		in   string
-		want []int
-	}{
-		{"v20.20.2", []int{20, 20, 2}},
-		{"1.8.0_412", []int{1, 8, 0}},
-		{"3.1.2p20", []int{3, 1, 2}},
-		{"21", []int{21}},
-		{"", nil},
-	}
-	for _, tt := range tests {
-		if got := numbers(tt.in); !slices.Equal(got, tt.want) {
-			t.Errorf("numbers(%q) = %v, want %v", tt.in, got, tt.want)
 		}
 	}
 }
