@@ -109,13 +109,19 @@ func Latest(ts ...time.Time) time.Time {
 	return m
 }
 
+// OpenAppend opens the log file at path for appending, creating it (0600:
+// logs may hold secrets an app printed) and its directory.
+func OpenAppend(path string) (*os.File, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, err
+	}
+	return os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+}
+
 // AppendSystem appends a line of Slipway's own about source to the log
 // file at path, creating it (0600) and its directory.
 func AppendSystem(path, source, format string, args ...any) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+	f, err := OpenAppend(path)
 	if err != nil {
 		return err
 	}

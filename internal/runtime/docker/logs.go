@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/moby/moby/api/pkg/stdcopy"
@@ -80,10 +78,7 @@ func (b *Backend) forget(container string) {
 }
 
 func (b *Backend) copyLogs(ctx context.Context, f *follower) error {
-	if err := os.MkdirAll(filepath.Dir(f.path), 0o755); err != nil {
-		return err
-	}
-	file, err := os.OpenFile(f.path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+	file, err := applog.OpenAppend(f.path)
 	if err != nil {
 		return err
 	}
