@@ -104,9 +104,9 @@ func stateDir() (string, error) {
 	return dir, os.MkdirAll(dir, 0o755)
 }
 
-// lock serialises setup across test processes (go test runs packages in
-// parallel) with an flock on dir/lock.
-func lock(dir string) (unlock func(), err error) {
+// Lock serialises setup across test processes (go test runs packages in
+// parallel) with an flock on dir/lock; unlock releases it.
+func Lock(dir string) (unlock func(), err error) {
 	f, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
 		return nil, err
@@ -123,7 +123,7 @@ func lock(dir string) (unlock func(), err error) {
 
 func ensureDocker() (string, error) {
 	if h := os.Getenv(EnvDockerHost); h != "" {
-		if err := pingDocker(h); err != nil {
+		if err := PingDocker(h); err != nil {
 			return "", fmt.Errorf("%s=%s: %w", EnvDockerHost, h, err)
 		}
 		return h, nil
@@ -132,13 +132,13 @@ func ensureDocker() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	unlock, err := lock(dir)
+	unlock, err := Lock(dir)
 	if err != nil {
 		return "", err
 	}
 	defer unlock()
 	host := "unix://" + filepath.Join(dir, "docker.sock")
-	if pingDocker(host) == nil {
+	if PingDocker(host) == nil {
 		return host, nil
 	}
 	if err := ensureInstalled("dockerd"); err != nil {
@@ -185,17 +185,17 @@ func startDockerd(dir, host, driver string) error {
 	}
 	deadline := time.Now().Add(startTimeout)
 	for {
-		if pingDocker(host) == nil {
+		if PingDocker(host) == nil {
 			// It outlives this process; the next one finds it by its socket.
 			return cmd.Process.Release()
 		}
 		if ended, status := exited(cmd); ended {
-			return fmt.Errorf("dockerd exited (%s); last log lines:\n%s", status, tail(logPath, 15))
+			return fmt.Errorf("dockerd exited (%s); last log lines:\n%s", status, Tail(logPath, 15))
 		}
 		if time.Now().After(deadline) {
 			_ = cmd.Process.Kill()
 			_ = cmd.Wait()
-			return fmt.Errorf("dockerd did not answer within %s; last log lines:\n%s", startTimeout, tail(logPath, 15))
+			return fmt.Errorf("dockerd did not answer within %s; last log lines:\n%s", startTimeout, Tail(logPath, 15))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -217,8 +217,8 @@ func exited(cmd *exec.Cmd) (bool, string) {
 	return true, fmt.Sprintf("exit status %d", ws.ExitStatus())
 }
 
-// pingDocker asks the engine at host (unix:// or tcp://) for /_ping.
-func pingDocker(host string) error {
+// PingDocker asks the engine at host (unix:// or tcp://) for /_ping.
+func PingDocker(host string) error {
 	network, addr, ok := strings.Cut(host, "://")
 	if !ok || (network != "unix" && network != "tcp") {
 		return fmt.Errorf("unsupported docker host %q", host)
@@ -246,7 +246,7 @@ func ensureRegistry() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	unlock, err := lock(dir)
+	unlock, err := Lock(dir)
 	if err != nil {
 		return "", err
 	}
@@ -254,7 +254,7 @@ func ensureRegistry() (string, error) {
 	addrFile := filepath.Join(dir, "registry.addr")
 	if b, err := os.ReadFile(addrFile); err == nil {
 		addr := strings.TrimSpace(string(b))
-		if pingRegistry(addr) == nil {
+		if PingRegistry(addr) == nil {
 			return addr, nil
 		}
 	}
@@ -334,7 +334,7 @@ func startRegistry(dir, notifyURL, token string) (string, *exec.Cmd, error) {
 		}
 		deadline := time.Now().Add(15 * time.Second)
 		for time.Now().Before(deadline) {
-			if pingRegistry(addr) == nil {
+			if PingRegistry(addr) == nil {
 				return addr, cmd, nil
 			}
 			if ended, _ := exited(cmd); ended {
@@ -348,13 +348,14 @@ func startRegistry(dir, notifyURL, token string) (string, *exec.Cmd, error) {
 			_, _ = cmd.Process.Wait()
 		}
 		if time.Now().After(deadline) {
-			return "", nil, fmt.Errorf("docker-registry did not answer on %s; log:\n%s", addr, tail(logPath, 15))
+			return "", nil, fmt.Errorf("docker-registry did not answer on %s; log:\n%s", addr, Tail(logPath, 15))
 		}
 	}
-	return "", nil, fmt.Errorf("docker-registry would not start; log:\n%s", tail(filepath.Join(dir, "registry.log"), 15))
+	return "", nil, fmt.Errorf("docker-registry would not start; log:\n%s", Tail(filepath.Join(dir, "registry.log"), 15))
 }
 
-func pingRegistry(addr string) error {
+// PingRegistry asks the registry at addr (host:port) for /v2/.
+func PingRegistry(addr string) error {
 	c := &http.Client{Timeout: 2 * time.Second}
 	defer c.CloseIdleConnections()
 	resp, err := c.Get("http://" + addr + "/v2/")
@@ -377,11 +378,13 @@ var packages = map[string]string{
 }
 
 // ensureInstalled installs cmd's Debian package when cmd is not on PATH.
-func ensureInstalled(cmd string) error {
+func ensureInstalled(cmd string) error { return EnsureInstalled(cmd, packages[cmd]) }
+
+// EnsureInstalled installs the Debian package pkg when cmd is not on PATH.
+func EnsureInstalled(cmd, pkg string) error {
 	if _, err := exec.LookPath(cmd); err == nil {
 		return nil
 	}
-	pkg := packages[cmd]
 	install := func() ([]byte, error) {
 		c := exec.Command("apt-get", "-o", "DPkg::Lock::Timeout=300", "install", "-y", "-q", pkg)
 		c.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
@@ -413,7 +416,8 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-func tail(path string, n int) string {
+// Tail returns the last n lines of the file at path, for error messages.
+func Tail(path string, n int) string {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return err.Error()

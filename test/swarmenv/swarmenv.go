@@ -23,7 +23,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -37,6 +36,7 @@ import (
 
 	"github.com/moby/moby/api/types/swarm"
 	"github.com/moby/moby/client"
+	"github.com/slipwayhq/slipway/test/dockerenv"
 )
 
 // The cluster's fixed names and addresses.
@@ -96,7 +96,7 @@ func Start(t testing.TB) *Cluster {
 	if err := os.MkdirAll(base, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	unlock, err := lock(base)
+	unlock, err := dockerenv.Lock(base)
 	if err != nil {
 		t.Fatalf("swarmenv: lock: %v", err)
 	}
@@ -114,7 +114,7 @@ func Start(t testing.TB) *Cluster {
 		t.Fatalf("swarmenv: removing a previous cluster: %v", err)
 	}
 	for cmd, pkg := range map[string]string{"ip": "iproute2", "nsenter": "util-linux", "dockerd": "docker.io", "docker-registry": "docker-registry"} {
-		if err := ensureInstalled(cmd, pkg); err != nil {
+		if err := dockerenv.EnsureInstalled(cmd, pkg); err != nil {
 			t.Fatalf("swarmenv: %v", err)
 		}
 	}
@@ -222,10 +222,10 @@ http:
 	go cmd.Wait() // reaps it when the namespace's processes are killed
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		if err := get("http://" + c.Registry + "/v2/"); err == nil {
+		if err := dockerenv.PingRegistry(c.Registry); err == nil {
 			return nil
 		} else if time.Now().After(deadline) {
-			return fmt.Errorf("no answer on %s: %v; log:\n%s", c.Registry, err, tail(logPath, 15))
+			return fmt.Errorf("no answer on %s: %v; log:\n%s", c.Registry, err, dockerenv.Tail(logPath, 15))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -278,16 +278,16 @@ func (c *Cluster) startDockerd(n *Node) error {
 	c.mu.Unlock()
 	deadline := time.Now().Add(startTimeout)
 	for {
-		if pingDocker(n.Host) == nil {
+		if dockerenv.PingDocker(n.Host) == nil {
 			return nil
 		}
 		select {
 		case err := <-done:
-			return fmt.Errorf("node %s: dockerd exited (%v); log:\n%s", n.Name, err, tail(logPath, 15))
+			return fmt.Errorf("node %s: dockerd exited (%v); log:\n%s", n.Name, err, dockerenv.Tail(logPath, 15))
 		case <-time.After(100 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("node %s: dockerd did not answer within %s; log:\n%s", n.Name, startTimeout, tail(logPath, 15))
+			return fmt.Errorf("node %s: dockerd did not answer within %s; log:\n%s", n.Name, startTimeout, dockerenv.Tail(logPath, 15))
 		}
 	}
 }
@@ -505,89 +505,4 @@ func removeCgroups(name string) {
 			_ = syscall.Rmdir(d)
 		}
 	}
-}
-
-// lock serialises clusters across test processes with an flock on
-// dir/lock; unlock releases it.
-func lock(dir string) (unlock func(), err error) {
-	f, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return nil, err
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return func() {
-		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-		f.Close()
-	}, nil
-}
-
-func pingDocker(host string) error {
-	addr := strings.TrimPrefix(host, "unix://")
-	c := &http.Client{
-		Timeout: 2 * time.Second,
-		Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			return (&net.Dialer{}).DialContext(ctx, "unix", addr)
-		}},
-	}
-	defer c.CloseIdleConnections()
-	return getWith(c, "http://docker/_ping")
-}
-
-func get(url string) error {
-	c := &http.Client{Timeout: 2 * time.Second}
-	defer c.CloseIdleConnections()
-	return getWith(c, url)
-}
-
-func getWith(c *http.Client, url string) error {
-	resp, err := c.Get(url)
-	if err != nil {
-		return err
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: %s", url, resp.Status)
-	}
-	return nil
-}
-
-// ensureInstalled installs pkg when cmd is not on PATH.
-func ensureInstalled(cmd, pkg string) error {
-	if _, err := exec.LookPath(cmd); err == nil {
-		return nil
-	}
-	install := func() ([]byte, error) {
-		c := exec.Command("apt-get", "-o", "DPkg::Lock::Timeout=300", "install", "-y", "-q", pkg)
-		c.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
-		return c.CombinedOutput()
-	}
-	out, err := install()
-	if err != nil {
-		if upd, uerr := exec.Command("apt-get", "-o", "DPkg::Lock::Timeout=300", "update", "-q").CombinedOutput(); uerr != nil {
-			return fmt.Errorf("%s is not installed and apt-get update failed: %v\n%s", cmd, uerr, upd)
-		}
-		out, err = install()
-	}
-	if err != nil {
-		return fmt.Errorf("%s is not installed and apt-get install %s failed: %v\n%s", cmd, pkg, err, out)
-	}
-	if _, err := exec.LookPath(cmd); err != nil {
-		return fmt.Errorf("%s still not on PATH after installing %s", cmd, pkg)
-	}
-	return nil
-}
-
-func tail(path string, n int) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return err.Error()
-	}
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }
