@@ -6,6 +6,8 @@ import (
 	"html/template"
 	"strconv"
 	"strings"
+
+	"github.com/slipwayhq/slipway/internal/applog"
 )
 
 // ansiHTML renders a log line for a page: its text escaped, styled runs
@@ -13,7 +15,7 @@ import (
 func ansiHTML(s string) template.HTML {
 	segs := ansiSegments(s)
 	if segs == nil {
-		return template.HTML(html.EscapeString(printableText(s)))
+		return template.HTML(html.EscapeString(applog.Printable(s)))
 	}
 	var b strings.Builder
 	for _, g := range segs {
@@ -26,22 +28,8 @@ func ansiHTML(s string) template.HTML {
 	return template.HTML(b.String())
 }
 
-// printableText shows a line's control characters (but tabs) as \xNN.
-func printableText(s string) string {
-	if !strings.ContainsFunc(s, isControl) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if isControl(rune(s[i])) {
-			fmt.Fprintf(&b, `\x%02x`, s[i])
-		} else {
-			b.WriteByte(s[i])
-		}
-	}
-	return b.String()
-}
-
+// isControl reports whether byte (as a rune) r is a control character the
+// ANSI parser shows as \xNN: the C0 codes but tab, and DEL.
 func isControl(r rune) bool { return r < 0x20 && r != '\t' || r == 0x7f }
 
 // segment is a run of a log line's text with the ANSI style it was

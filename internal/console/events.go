@@ -122,7 +122,7 @@ func (c *Console) logStream(w http.ResponseWriter, r *http.Request) {
 	flusher.Flush()
 	err = c.logs.Logs(ctx, svc.ARN, r.URL.Query().Get("operation"), true, func(e applog.Entry) {
 		b, _ := json.Marshal(logLine{Time: e.Time.UTC().Format(time.RFC3339Nano), Source: e.Source, Stream: e.Stream,
-			Text: printableText(e.Text), Parts: ansiSegments(e.Text)})
+			Text: applog.Printable(e.Text), Parts: ansiSegments(e.Text)})
 		fmt.Fprintf(w, "data: %s\n\n", b)
 		flusher.Flush()
 	})
