@@ -63,6 +63,8 @@ type Console struct {
 	store *store.Store
 	logs  LogReader
 	keys  Keys
+	// cluster is nil when instances run on this machine.
+	cluster Cluster
 	log   *slog.Logger
 	pages *pages
 	now   func() time.Time
@@ -123,6 +125,7 @@ func (c *Console) Handler() http.Handler {
 	mux.Handle("GET /console/{$}", c.authed(c.servicesPage))
 	mux.Handle("GET /console/events", c.authed(c.events))
 	mux.Handle("GET /console/create", c.authed(c.createPage))
+	mux.Handle("GET /console/cluster", c.authed(c.clusterPage))
 	mux.Handle("POST /console/create", c.authed(c.create))
 	mux.Handle("GET /console/services/{id}", c.authed(c.servicePage))
 	mux.Handle("GET /console/services/{id}/{tab}", c.authed(c.servicePage))

@@ -20,6 +20,8 @@ type page struct {
 	CSRF  string
 	// SignedIn shows the navigation and sign-out.
 	SignedIn bool
+	// Cluster shows the Cluster page in the navigation; render sets it.
+	Cluster bool
 	// Live subscribes the page to server-sent change events.
 	Live  bool
 	Flash string
@@ -32,7 +34,7 @@ type pages struct {
 	byName map[string]*template.Template
 }
 
-var pageNames = []string{"signin", "services", "service", "create", "error"}
+var pageNames = []string{"signin", "services", "service", "create", "cluster", "error"}
 
 func mustParsePages() *pages {
 	base := template.Must(template.New("").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/partials.html"))
@@ -55,6 +57,7 @@ func mustParsePages() *pages {
 // render writes a page; it renders into a buffer first so that a template
 // error becomes a clean 500 instead of half a page.
 func (c *Console) render(w http.ResponseWriter, status int, name string, p page) {
+	p.Cluster = c.cluster != nil
 	var buf bytes.Buffer
 	if err := c.pages.byName[name].ExecuteTemplate(&buf, "layout", p); err != nil {
 		c.log.Error("render console page", "page", name, "err", err)
@@ -120,6 +123,10 @@ var funcs = template.FuncMap{
 	"recordLabel":   recordStatusLabel,
 	"recordClass":   recordStatusClass,
 	"ansi":          ansiHTML,
+	"nodeClass":     nodeStateClass,
+	"availClass":    availabilityClass,
+	"taskClass":     taskStateClass,
+	"healthClass":   healthClass,
 }
 
 // triggerLabel says who started an operation.

@@ -27,6 +27,7 @@ import (
 	"github.com/slipwayhq/slipway/internal/logretention"
 	"github.com/slipwayhq/slipway/internal/metrics"
 	"github.com/slipwayhq/slipway/internal/router"
+	"github.com/slipwayhq/slipway/internal/runtime"
 	"github.com/slipwayhq/slipway/internal/secret"
 	"github.com/slipwayhq/slipway/internal/source/git"
 	"github.com/slipwayhq/slipway/internal/source/image"
@@ -259,6 +260,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	mux.Handle("POST /webhooks/github", autodeploy.GitHubHandler(hookSecret, watcher, log.With("component", "webhook")))
 	mux.Handle("POST /webhooks/registry", autodeploy.RegistryHandler(hookSecret, watcher, log.With("component", "webhook")))
 	con := console.New(console.Config{}, ctl, st, eng, creds, log.With("component", "console"))
+	if _, ok := backend.(runtime.ClusterReporter); ok {
+		con.SetCluster(eng)
+	}
 	mux.Handle(console.Prefix, con.Handler())
 	mux.Handle("POST "+console.TokenPath, con.TokenHandler(auth))
 	mux.Handle("GET /{$}", http.RedirectHandler(console.Prefix, http.StatusFound))
