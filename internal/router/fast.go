@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"go.opentelemetry.io/otel/trace"
@@ -33,6 +34,9 @@ const (
 	// headTimeout bounds reading a request head, as the net/http path's
 	// ReadHeaderTimeout.
 	headTimeout = 30 * time.Second
+	// awaitCheck bounds a wait for the next request that made no read
+	// first (see awaitRequest); after it the connection reads as usual.
+	awaitCheck = 200 * time.Millisecond
 )
 
 // fastConn is one client connection on the fast path.
@@ -76,6 +80,15 @@ type fastConn struct {
 	// left it.
 	readDeadline time.Time
 
+	// raw is nc's raw connection, nil for TLS; awaitFn is c.await, bound
+	// once; flushed and flushErr are its state; probe says the client
+	// waits for its requests with a plain read (see awaitRequest).
+	raw      syscall.RawConn
+	awaitFn  func(uintptr) bool
+	flushed  bool
+	flushErr error
+	probe    bool
+
 	// mu guards idle, which Shutdown reads to close idle connections, and
 	// backend, the backend connection of the request under way, which
 	// Close closes.
@@ -93,6 +106,10 @@ func newFastConn(s *Server, nc net.Conn) *fastConn {
 		c.clientIP = ip
 	}
 	c.trustedPeer = s.r.trusts(nc.RemoteAddr().String())
+	if sc, ok := nc.(syscall.Conn); ok {
+		c.raw, _ = sc.SyscallConn()
+	}
+	c.awaitFn = c.await
 	return c
 }
 
@@ -101,14 +118,13 @@ func newFastConn(s *Server, nc net.Conn) *fastConn {
 func (c *fastConn) serve() (handedOff bool) {
 	for {
 		if !c.setIdle(true) {
+			c.bw.Flush() // the last response
 			return false
 		}
-		if c.br.Buffered() == 0 {
-			// As for a backend's answer: the client's next request is
-			// likelier to be there after the others had their turn.
-			runtime.Gosched()
+		if !c.awaitRequest() {
+			c.setIdle(false)
+			return false
 		}
-		setReadDeadline(c.nc, &c.readDeadline, time.Now().Add(idleTimeout), time.Second)
 		_, err := c.br.Peek(1)
 		c.setIdle(false)
 		if err != nil {
@@ -130,6 +146,62 @@ func (c *fastConn) serve() (handedOff bool) {
 			return false
 		}
 	}
+}
+
+// awaitRequest sends the last response, left in c.bw, and waits for the
+// next request. A keep-alive client sends it once it has the response, so
+// reading at once would find nothing and cost a read failing with EAGAIN
+// before the goroutine parks. Instead the response is written from inside
+// a raw read, as backendConn.flushAwait does: the runtime forgets earlier
+// readiness before the write, and the readiness it then waits for is the
+// client's answer to it. A client that pipelines may have sent its next
+// request before that, unread, and its readiness forgotten, so the wait is
+// bounded by awaitCheck, after which the connection reads as usual, for
+// good. It reports false when the connection should end.
+func (c *fastConn) awaitRequest() bool {
+	if c.br.Buffered() > 0 {
+		c.probe = true // pipelined
+	}
+	if c.raw == nil || c.probe || c.bw.Buffered() == 0 {
+		if c.bw.Flush() != nil {
+			return false
+		}
+		if c.br.Buffered() == 0 {
+			// As for a backend's answer: the client's next request is
+			// likelier to be there after the others had their turn.
+			runtime.Gosched()
+		}
+	} else {
+		setReadDeadline(c.nc, &c.readDeadline, time.Now().Add(awaitCheck), awaitCheck/4)
+		c.flushed, c.flushErr = false, nil
+		err := c.raw.Read(c.awaitFn)
+		if !c.flushed {
+			// The deadline had passed (Shutdown's wake, say): the runtime
+			// did not call await.
+			c.flushErr = c.bw.Flush()
+		}
+		switch {
+		case c.flushErr != nil:
+			return false
+		case err == nil:
+			return true // readable
+		case c.s.shuttingDown.Load():
+			return false
+		}
+		c.probe = true
+	}
+	setReadDeadline(c.nc, &c.readDeadline, time.Now().Add(idleTimeout), time.Second)
+	return true
+}
+
+// await is awaitRequest's raw read function, as backendConn.await.
+func (c *fastConn) await(uintptr) bool {
+	if c.flushed {
+		return true
+	}
+	c.flushed = true
+	c.flushErr = c.bw.Flush()
+	return c.flushErr != nil
 }
 
 // setIdle marks the connection idle (waiting for a request) or busy. It
@@ -270,7 +342,7 @@ func (c *fastConn) roundTrip(at *attempt, deadline time.Time, keep bool) (int, b
 		case buffered:
 			b, _ := c.br.Peek(int(c.req.length))
 			bc.bw.Write(b)
-			err = bc.bw.Flush()
+			err = bc.flushAwait()
 		case streamed:
 			setReadDeadline(c.nc, &c.readDeadline, deadline, 0)
 			bc.nc.SetWriteDeadline(deadline)
@@ -278,14 +350,9 @@ func (c *fastConn) roundTrip(at *attempt, deadline time.Time, keep bool) (int, b
 			bodyDone = make(chan error, 1)
 			go func() { bodyDone <- c.sendBody(bc.bw) }()
 		default:
-			err = bc.bw.Flush()
+			err = bc.flushAwait()
 		}
 		if err == nil {
-			// The answer takes the backend a moment: let other connections
-			// run first, so that reading it finds it there rather than
-			// failing with EAGAIN and parking this goroutine (bench/router:
-			// fewer read calls, a few percent more requests per second).
-			runtime.Gosched()
 			c.resp.buf, err = readHead(bc.br, c.resp.buf[:0])
 		}
 		if err != nil {
@@ -487,8 +554,12 @@ func (c *fastConn) relay(bc *backendConn, bodyDone chan error, keep bool) (int, 
 	if err != nil {
 		return c.abort(bc, bodyDone, err, status, false)
 	}
-	if err := c.bw.Flush(); err != nil {
-		return c.abort(bc, bodyDone, err, status, false)
+	// A keep-alive answer's end is sent as the next request is awaited
+	// (awaitRequest).
+	if !keep || bodyDone != nil {
+		if err := c.bw.Flush(); err != nil {
+			return c.abort(bc, bodyDone, err, status, false)
+		}
 	}
 	if bodyDone != nil {
 		// The backend may answer before it has read the whole body. Then

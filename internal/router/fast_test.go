@@ -257,6 +257,54 @@ func TestFastPathPipelining(t *testing.T) {
 	}
 }
 
+// TestFastPathPipelinedDuringAnswer: a request pipelined while the one
+// before it is still at the backend arrives unread, and its readiness is
+// spent before the router writes the answer it waited for. The router
+// must still serve it, within awaitCheck, not at the idle timeout.
+func TestFastPathPipelinedDuringAnswer(t *testing.T) {
+	r, f := newFront(t, Config{})
+	arrived, release := make(chan string, 4), make(chan struct{})
+	be := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		arrived <- req.URL.Path
+		if req.URL.Path == "/slow" {
+			<-release
+		}
+		io.WriteString(w, req.URL.Path)
+	}))
+	defer be.Close()
+	r.SetRoute(Route{Host: "pipe.localhost", Backends: []Backend{{ID: "a", Addr: be.Listener.Addr().String()}}})
+	c := dialFront(t, f)
+	// Two plain requests first: the connection waits without reading, as
+	// keep-alive clients that do not pipeline are served.
+	for _, p := range []string{"/1", "/2"} {
+		c.send("GET " + p + " HTTP/1.1\r\nHost: pipe.localhost\r\n\r\n")
+		<-arrived
+		if _, body := c.read("GET"); body != p {
+			t.Fatalf("body %q, want %q", body, p)
+		}
+	}
+	c.send("GET /slow HTTP/1.1\r\nHost: pipe.localhost\r\n\r\n")
+	<-arrived
+	c.send("GET /next HTTP/1.1\r\nHost: pipe.localhost\r\n\r\n")
+	time.Sleep(50 * time.Millisecond) // the runtime sees it readable
+	close(release)
+	if _, body := c.read("GET"); body != "/slow" {
+		t.Fatalf("body %q, want /slow", body)
+	}
+	start := time.Now()
+	if _, body := c.read("GET"); body != "/next" {
+		t.Fatalf("body %q, want /next", body)
+	}
+	if d := time.Since(start); d > awaitCheck+time.Second {
+		t.Errorf("the pipelined request was answered after %v, want within %v", d, awaitCheck)
+	}
+	// The connection reads as usual now, and keeps serving.
+	c.send("GET /after HTTP/1.1\r\nHost: pipe.localhost\r\n\r\n")
+	if _, body := c.read("GET"); body != "/after" {
+		t.Fatalf("body %q, want /after", body)
+	}
+}
+
 // TestFastPathStaleConnectionRetried: backends close idle keep-alive
 // connections; a request sent into one that just closed goes again on a
 // new connection instead of failing.
