@@ -87,3 +87,17 @@ func (e *Engine) ClusterStatus(ctx context.Context) ([]ClusterNode, error) {
 	}
 	return out, nil
 }
+
+// waitStarted waits for inst's process to run on backends whose Start
+// returns before it does (runtime.StartWaiter: a Swarm node pulls the
+// image first), so that the health checks judge the app, not the pull.
+func (e *Engine) waitStarted(ctx context.Context, inst runtime.Instance) error {
+	b, err := e.backendFor(inst.Backend)
+	if err != nil {
+		return err
+	}
+	if w, ok := b.(runtime.StartWaiter); ok {
+		return w.WaitStarted(ctx, inst)
+	}
+	return nil
+}

@@ -361,7 +361,10 @@ func (e *Engine) startInstances(ctx context.Context, svc store.Service, opID str
 				}
 				return nil
 			}
-			err := health.WaitHealthy(ctx, probeTarget(in.Runtime), check, alive, e.now)
+			err := e.waitStarted(ctx, in.Runtime)
+			if err == nil {
+				err = health.WaitHealthy(ctx, probeTarget(in.Runtime), check, alive, e.now)
+			}
 			if err != nil && !errors.Is(err, ErrCrash) && ctx.Err() == nil {
 				err = fmt.Errorf("%w: instance %s: %w%s", ErrHealth, in.ID, err, portHint(ctx, in.Runtime, rel.Run))
 			}

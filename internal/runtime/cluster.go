@@ -39,3 +39,16 @@ type NodeInstance struct {
 	// "starting", "shutdown", ...).
 	State string `json:"state"`
 }
+
+// StartWaiter is implemented by backends whose Start returns before the
+// instance's process runs (the swarm backend: Start returns once Swarm
+// placed the task, and its node then pulls the image). The engine waits
+// for WaitStarted before the health checks' clock starts, so that a slow
+// pull is not taken for an app that does not start; on one machine the
+// image is there before Start.
+type StartWaiter interface {
+	// WaitStarted returns nil once the instance's process runs, or once it
+	// cannot run any more (it ended, its node is down), which Status then
+	// reports; or ctx's error.
+	WaitStarted(ctx context.Context, inst Instance) error
+}
