@@ -63,11 +63,11 @@ type Console struct {
 	store *store.Store
 	logs  LogReader
 	keys  Keys
-	// cluster is nil when instances run on this machine.
-	cluster Cluster
 	log   *slog.Logger
 	pages *pages
 	now   func() time.Time
+	// cluster is nil when instances run on this machine.
+	cluster Cluster
 
 	sessions *sessions
 	throttle *throttle

@@ -25,10 +25,13 @@ import (
 
 // TestSwarm runs an image service on a real two-node Swarm (test/swarmenv)
 // with --runtime swarm: MinSize 2 puts an instance on each node, the
-// router serves it from both, a redeploy under continuous requests fails
-// none, node B's loss under continuous requests fails under 1% of them
-// while its instance is replaced on node A, node B takes instances again
-// once back, and deleting the service leaves nothing on either node.
+// router serves it from both, `slipway cluster status` and the console's
+// Cluster page show both nodes and their instances, a redeploy under
+// continuous requests fails none, node B's loss under continuous requests
+// fails under 1% of them while its instance is replaced on node A, node B
+// takes instances again once back, and deleting the service leaves nothing
+// on either node. Then a PYTHON_3 code service from a git repository runs
+// on both nodes (subtest "code").
 func TestSwarm(t *testing.T) {
 	c := swarmenv.Start(t)
 	repo := c.Registry + "/e2e-swarm"
@@ -63,7 +66,8 @@ func TestSwarm(t *testing.T) {
 		t.Fatalf("the service's tasks run on nodes %v, want one on each of 2", nodes)
 	}
 
-	clusterStatus(t, s, c, "swarm-svc")
+	instances := clusterStatus(t, s, c, "swarm-svc")
+	consoleCluster(t, s, c, "swarm-svc", instances)
 
 	// A redeploy under continuous requests fails none.
 	dockerenv.Push(t, repo+":latest", dockerenv.AppImage(t, "APP_HOST=0.0.0.0", "APP_VERSION=v2"))
@@ -98,8 +102,28 @@ func TestSwarm(t *testing.T) {
 
 	nodeLoss(t, s, c, arn, url)
 
+	// The code service's base image goes to the manager while the image
+	// service is deleted, not while the timings above are taken.
+	base, baseLoaded := loadBaseImage(t, c.A, "PYTHON_3")
+
 	// Deleting it leaves nothing on either node.
 	s.MustAWS("delete-service", "--service-arn", arn)
+	nothingLeft(t, c, "delete-service")
+
+	t.Run("code", func(t *testing.T) {
+		if err := <-baseLoaded; err != nil {
+			t.Fatalf("loading the base image %s into the manager: %v", base, err)
+		}
+		codeService(t, s, c, asc)
+	})
+}
+
+// nothingLeft waits up to 60 s for no Slipway service to be left on the
+// swarm and no container on either node.
+func nothingLeft(t *testing.T, c *swarmenv.Cluster, after string) {
+	t.Helper()
+	ctx := t.Context()
+	mgr := c.A.Client(t)
 	deadline := time.Now().Add(60 * time.Second)
 	for _, n := range []*swarmenv.Node{c.A, c.B} {
 		cli := n.Client(t)
@@ -116,7 +140,7 @@ func TestSwarm(t *testing.T) {
 				break
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("after delete-service: %d swarm service(s) left, %d container(s) on node %s", len(svcs.Items), len(cs.Items), n.Name)
+				t.Fatalf("after %s: %d swarm service(s) left, %d container(s) on node %s", after, len(svcs.Items), len(cs.Items), n.Name)
 			}
 			time.Sleep(200 * time.Millisecond)
 		}
@@ -445,8 +469,8 @@ func opDuration(t *testing.T, s *testenv.Server, arn, op string) time.Duration {
 
 // clusterStatus checks `slipway cluster status`: both nodes ready, each
 // running one healthy active instance of service, and the table naming
-// them.
-func clusterStatus(t *testing.T, s *testenv.Server, c *swarmenv.Cluster, service string) {
+// them. It returns the instances' IDs.
+func clusterStatus(t *testing.T, s *testenv.Server, c *swarmenv.Cluster, service string) []string {
 	t.Helper()
 	out, err := s.Slipway("cluster", "status", "--json")
 	if err != nil {
@@ -466,12 +490,14 @@ func clusterStatus(t *testing.T, s *testenv.Server, c *swarmenv.Cluster, service
 	if len(nodes) != 2 || nodes[0].Addr != c.A.Addr || nodes[0].Role != "manager" || !nodes[0].Leader || nodes[1].Addr != c.B.Addr || nodes[1].Role != "worker" {
 		t.Fatalf("cluster status lists nodes %+v, want the manager %s then the worker %s", nodes, c.A.Addr, c.B.Addr)
 	}
+	var ids []string
 	for _, n := range nodes {
 		if n.State != "ready" || n.Availability != "active" || len(n.Instances) != 1 {
 			t.Errorf("node %s: %+v, want ready, active, with one instance", n.Addr, n)
 			continue
 		}
 		in := n.Instances[0]
+		ids = append(ids, in.ID)
 		if in.Service != service || in.State != "running" || in.Health != "Healthy" || in.Role != "active" || in.Port < 20000 {
 			t.Errorf("node %s runs %+v, want a running, healthy, active instance of %s on a node port", n.Addr, in, service)
 		}
@@ -486,4 +512,5 @@ func clusterStatus(t *testing.T, s *testenv.Server, c *swarmenv.Cluster, service
 		}
 	}
 	t.Logf("slipway cluster status:\n%s", table)
+	return ids
 }
