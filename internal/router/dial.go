@@ -2,10 +2,15 @@ package router
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
 	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/slipwayhq/slipway/internal/netns"
 )
@@ -87,6 +92,44 @@ func (r *Router) pruneTargetsLocked(used map[*nsTarget]bool) {
 			r.byURLHost.Delete(t.key)
 			t.close()
 		}
+	}
+}
+
+// Backends on the host's network are on this machine or on a cluster
+// node next to it, where a connection takes a millisecond. A node that has
+// vanished (no refusal, no reset) must cost a request seconds, not the
+// kernel's minutes: the dial, the request written into a pooled
+// connection, and the wait for an answer are each bounded, and each
+// failure sends the request to another backend where it may go again.
+const (
+	// backendDialTimeout leaves room for one SYN retransmission (1 s).
+	backendDialTimeout = 2 * time.Second
+	// backendUserTimeout ends a connection whose sent data the backend's
+	// kernel has not acknowledged for that long (TCP_USER_TIMEOUT): a
+	// live host acknowledges at once, however slow its app.
+	backendUserTimeout = 5 * time.Second
+	// Keep-alive probes find a vanished backend under a request that is
+	// waiting for its answer.
+	backendKeepAliveIdle     = 5 * time.Second
+	backendKeepAliveInterval = time.Second
+	backendKeepAliveCount    = 3
+)
+
+func newHostDialer() *net.Dialer {
+	return &net.Dialer{
+		Timeout: backendDialTimeout,
+		KeepAliveConfig: net.KeepAliveConfig{Enable: true,
+			Idle: backendKeepAliveIdle, Interval: backendKeepAliveInterval, Count: backendKeepAliveCount},
+		Control: func(network, _ string, c syscall.RawConn) error {
+			if network != "tcp" && network != "tcp4" && network != "tcp6" {
+				return nil
+			}
+			var serr error
+			err := c.Control(func(fd uintptr) {
+				serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_TCP, unix.TCP_USER_TIMEOUT, int(backendUserTimeout/time.Millisecond))
+			})
+			return errors.Join(err, serr)
+		},
 	}
 }
 

@@ -231,10 +231,7 @@ func New(cfg Config, log *slog.Logger) *Router {
 		gates:          make(map[string]*gate),
 		targets:        make(map[string]*nsTarget),
 		pools:          make(map[string]*connPool),
-		hostDialer: &net.Dialer{
-			Timeout:   10 * time.Second,
-			KeepAlive: 30 * time.Second,
-		},
+		hostDialer:     newHostDialer(),
 	}
 	r.transport = &http.Transport{
 		// Backends are local; an environment proxy must never apply.

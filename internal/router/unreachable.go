@@ -10,9 +10,12 @@ const unreachableFor = 5 * time.Second
 
 // markUnreachable makes new requests avoid b for unreachableFor, while the
 // route has another backend to offer; b's address may serve again sooner
-// only under a new route.
+// only under a new route. Its idle connections are closed: a backend that
+// cannot be dialled has most likely lost them too, and a request written
+// into one of a vanished host would wait for TCP to give up.
 func (b *backendEntry) markUnreachable() {
 	b.pool.unreachableUntil.Store(time.Now().Add(unreachableFor).UnixNano())
+	b.pool.closeIdle()
 }
 
 // unreachable reports whether a dial to b failed within unreachableFor.

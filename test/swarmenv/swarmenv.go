@@ -113,7 +113,7 @@ func Start(t testing.TB) *Cluster {
 	if err := c.teardown(); err != nil {
 		t.Fatalf("swarmenv: removing a previous cluster: %v", err)
 	}
-	for cmd, pkg := range map[string]string{"ip": "iproute2", "nsenter": "util-linux", "dockerd": "docker.io", "docker-registry": "docker-registry"} {
+	for cmd, pkg := range map[string]string{"ip": "iproute2", "nsenter": "util-linux", "dockerd": "docker.io", "docker-registry": "docker-registry", "nft": "nftables"} {
 		if err := dockerenv.EnsureInstalled(cmd, pkg); err != nil {
 			t.Fatalf("swarmenv: %v", err)
 		}
@@ -390,6 +390,34 @@ func (c *Cluster) Restart(n *Node) error {
 		return errors.New("swarmenv: Restart starts worker engines only")
 	}
 	return c.startDockerd(n)
+}
+
+// partitionTable is the nftables table Partition adds to a node.
+const partitionTable = "slipway_partition"
+
+// Partition makes n vanish from the network without a process ending: its
+// namespace drops every packet in and out but loopback's, so connections
+// to it are neither refused nor reset, only unanswered, as when a
+// machine's link or power goes. Heal undoes it.
+func (c *Cluster) Partition(n *Node) error {
+	rules := "table inet " + partitionTable + " {\n" +
+		"  chain in { type filter hook input priority -300; policy drop; iif lo accept; }\n" +
+		"  chain out { type filter hook output priority -300; policy drop; oif lo accept; }\n" +
+		"}\n"
+	cmd := inNetNS(n, "nft", "-f", "-")
+	cmd.Stdin = strings.NewReader(rules)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("partition %s: %v: %s", n.Name, err, out)
+	}
+	return nil
+}
+
+// Heal ends a Partition of n.
+func (c *Cluster) Heal(n *Node) error {
+	if out, err := inNetNS(n, "nft", "delete", "table", "inet", partitionTable).CombinedOutput(); err != nil {
+		return fmt.Errorf("heal %s: %v: %s", n.Name, err, out)
+	}
+	return nil
 }
 
 // killNetNS kills every process in the named namespace and waits until

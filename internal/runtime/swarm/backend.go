@@ -77,6 +77,9 @@ type Backend struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
+	// probe knocks on nodes before placements (probe.go).
+	probe *prober
+
 	// portMu serialises port choice with service creation, so that two
 	// Starts never pick the same port.
 	portMu sync.Mutex
@@ -149,6 +152,7 @@ func New(cfg Config, log *slog.Logger) (*Backend, error) {
 		followers: map[string]*follower{},
 		ended:     map[string]runtime.State{},
 		reaping:   map[string]bool{},
+		probe:     newProber(gossipPort, knockTimeout),
 	}
 	b.ctx, b.cancel = context.WithCancel(context.Background())
 	svcs, err := b.services(ctx)

@@ -64,7 +64,7 @@ func (b *Backend) Start(ctx context.Context, spec runtime.InstanceSpec) (runtime
 		return runtime.Instance{}, fmt.Errorf("start %s: %w", spec.ID, err)
 	}
 	svcSpec := b.serviceSpec(spec, port)
-	if node, err := b.spreadNode(ctx, spec.Labels[labelService]); err != nil {
+	if node, err := b.spreadNode(ctx, spec.Labels[labelService], spec.Labels[labelOperation]); err != nil {
 		b.log.Warn("no node chosen for spread; Swarm places the task", "instance", spec.ID, "err", err)
 	} else if node != "" {
 		svcSpec.TaskTemplate.Placement = &swarm.Placement{Constraints: []string{"node.id==" + node}}
@@ -148,15 +148,22 @@ func (b *Backend) serviceSpec(spec runtime.InstanceSpec, port int) swarm.Service
 	}
 }
 
-// labelService is the engine's label naming an instance's Slipway service.
-const labelService = "slipway.service"
+// The engine's labels naming an instance's Slipway service and the
+// operation that started it.
+const (
+	labelService   = "slipway.service"
+	labelOperation = "slipway.operation"
+)
 
 // spreadNode chooses the node for a new instance of the Slipway service
-// named service: a ready, active node with the fewest of its running
-// instances, then the fewest instances in all. Each instance is a Swarm
+// named service, started by operation: a ready, active node with the
+// fewest instances the operation started (a deployment's new instances
+// spread among themselves, whatever the old ones they replace), then the
+// fewest of the service's, then the fewest in all. Each instance is a Swarm
 // service of its own, so Swarm's scheduler cannot spread a service's
-// instances; and a node found down gets none. "" leaves it to Swarm.
-func (b *Backend) spreadNode(ctx context.Context, service string) (string, error) {
+// instances; and a node found down, or silent (see prober), gets none. ""
+// leaves it to Swarm.
+func (b *Backend) spreadNode(ctx context.Context, service, operation string) (string, error) {
 	nodes, err := b.cli.NodeList(ctx, client.NodeListOptions{})
 	if err != nil {
 		return "", fmt.Errorf("list nodes: %w", err)
@@ -165,27 +172,52 @@ func (b *Backend) spreadNode(ctx context.Context, service string) (string, error
 	if err != nil {
 		return "", fmt.Errorf("list services: %w", err)
 	}
-	ours := map[string]bool{}
+	// ours: 0 another service's, 1 this service's, 2 this operation's.
+	ours := map[string]int{}
 	for _, s := range svcs.Items {
-		ours[s.ID] = service != "" && s.Spec.Labels[labelService] == service
+		switch l := s.Spec.Labels; {
+		case service == "" || l[labelService] != service:
+			ours[s.ID] = 0
+		case operation != "" && l[labelOperation] == operation:
+			ours[s.ID] = 2
+		default:
+			ours[s.ID] = 1
+		}
 	}
 	tasks, err := b.cli.TaskList(ctx, client.TaskListOptions{Filters: client.Filters{}.Add("desired-state", "running")})
 	if err != nil {
 		return "", fmt.Errorf("list tasks: %w", err)
 	}
 	var load []nodeLoad
+	var addrs []string
 	for _, n := range nodes.Items {
 		if n.Status.State == swarm.NodeStateReady && n.Spec.Availability == swarm.NodeAvailabilityActive {
 			load = append(load, nodeLoad{id: n.ID})
+			addrs = append(addrs, n.Status.Addr)
 		}
+	}
+	// Ready by Swarm's word, but silent: about to be found down.
+	if silent := b.probe.silent(ctx, addrs); len(silent) > 0 && len(silent) < len(load) {
+		kept := load[:0]
+		for i, l := range load {
+			if silent[addrs[i]] {
+				b.log.Warn("node does not answer; no instance placed there", "node", short(l.id), "addr", addrs[i])
+				continue
+			}
+			kept = append(kept, l)
+		}
+		load = kept
 	}
 	for _, t := range tasks.Items {
 		mine, managed := ours[t.ServiceID]
 		for i := range load {
 			if load[i].id == t.NodeID && managed {
 				load[i].all++
-				if mine {
+				if mine >= 1 {
 					load[i].service++
+				}
+				if mine == 2 {
+					load[i].operation++
 				}
 			}
 		}
@@ -193,20 +225,24 @@ func (b *Backend) spreadNode(ctx context.Context, service string) (string, error
 	return leastLoaded(load), nil
 }
 
-// nodeLoad is what runs on a node: instances of the service being placed,
-// and all of Slipway's.
+// nodeLoad is what runs on a node: instances of the operation and of the
+// service being placed, and all of Slipway's.
 type nodeLoad struct {
-	id           string
-	service, all int
+	id                      string
+	operation, service, all int
 }
 
-// leastLoaded picks the node with the fewest of the service's instances,
-// then the fewest in all, then the first ID; "" for no node.
+// leastLoaded picks the node with the fewest of the operation's instances,
+// then of the service's, then the fewest in all, then the first ID; "" for
+// no node.
 func leastLoaded(nodes []nodeLoad) string {
 	if len(nodes) == 0 {
 		return ""
 	}
 	best := slices.MinFunc(nodes, func(a, b nodeLoad) int {
+		if c := cmp.Compare(a.operation, b.operation); c != 0 {
+			return c
+		}
 		if c := cmp.Compare(a.service, b.service); c != 0 {
 			return c
 		}
