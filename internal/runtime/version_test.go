@@ -22,4 +22,3 @@ func TestVersionNumbers(t *testing.T) {
 		}
 	}
 }
-
