@@ -415,15 +415,23 @@ func (b *Backend) stateOf(ctx context.Context, t swarm.Task) runtime.State {
 		return runtime.State{Running: true}
 	}
 	code := -1
+	var limit int64 // MiB, 0 for none
+	if lim := t.Spec.Resources; lim != nil && lim.Limits != nil {
+		limit = lim.Limits.MemoryBytes >> 20
+	}
+	// inspected: the manager's own engine ran the container, and knows
+	// whether it ran out of memory; other nodes' engines are not
+	// reachable from here, and Swarm reports only their exit codes.
+	inspected := false
 	if s.ContainerStatus != nil {
 		code = s.ContainerStatus.ExitCode
-		// The manager's own engine knows whether its containers ran out
-		// of memory; other nodes' engines are not reachable from here.
 		if id := s.ContainerStatus.ContainerID; id != "" {
-			if c, err := b.cli.ContainerInspect(ctx, id, client.ContainerInspectOptions{}); err == nil && c.Container.State != nil && c.Container.State.OOMKilled {
+			c, err := b.cli.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
+			inspected = err == nil
+			if inspected && c.Container.State != nil && c.Container.State.OOMKilled {
 				reason := "out of memory"
-				if lim := t.Spec.Resources; lim != nil && lim.Limits != nil && lim.Limits.MemoryBytes > 0 {
-					reason = fmt.Sprintf("out of memory (limit %d MiB)", lim.Limits.MemoryBytes>>20)
+				if limit > 0 {
+					reason = fmt.Sprintf("out of memory (limit %d MiB)", limit)
 				}
 				return runtime.State{ExitCode: -1, Reason: reason, OOMKilled: true}
 			}
@@ -436,6 +444,13 @@ func (b *Backend) stateOf(ctx context.Context, t swarm.Task) runtime.State {
 		return runtime.State{ExitCode: -1, Reason: "ended (task " + string(s.State) + ")"}
 	case s.ContainerStatus == nil || s.ContainerStatus.ContainerID == "":
 		return runtime.State{ExitCode: -1, Reason: "never started: " + taskError(t)}
+	case code == 128+9 && limit > 0 && !inspected:
+		// Slipway stops instances by scaling their services down, which
+		// Status reports as stopped before it gets here: a SIGKILL it did
+		// not send, under a memory limit, is the kernel's OOM killer but
+		// for a rare exception.
+		return runtime.State{ExitCode: -1, Reason: fmt.Sprintf("killed by signal 9, most likely for going over its memory limit (%d MiB): "+
+			"Swarm does not report out-of-memory kills on nodes other than the manager", limit)}
 	case code > 128 && code <= 128+64:
 		return runtime.State{ExitCode: -1, Reason: fmt.Sprintf("killed by signal %d", code-128)}
 	default:

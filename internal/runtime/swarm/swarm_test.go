@@ -149,7 +149,9 @@ func TestBackend(t *testing.T) {
 	}
 }
 
-// TestCrash reports how a task ended: its exit code.
+// TestCrash reports how a task ended: its exit code, or an out-of-memory
+// kill: for certain on the manager, whose engine Slipway reaches, and as
+// the likely cause of a SIGKILL under a memory limit on another node.
 func TestCrash(t *testing.T) {
 	c := swarmenv.Start(t)
 	b, err := swarm.New(swarm.Config{Host: c.A.Host, Registry: c.Registry}, nil)
@@ -187,6 +189,43 @@ func TestCrash(t *testing.T) {
 	}
 	if err := b.Stop(context.WithoutCancel(ctx), inst, time.Second); err != nil {
 		t.Fatal(err)
+	}
+
+	ref = c.Registry + "/swarm-test/oom:1"
+	dockerenv.Push(t, ref, dockerenv.AppImage(t, "APP_MODE=oom"))
+	if art, err = b.Pull(ctx, ref, nil); err != nil {
+		t.Fatal(err)
+	}
+	byNode := map[string]runtime.Instance{}
+	for _, id := range []string{"oom-1", "oom-2"} {
+		inst, err := b.Start(ctx, runtime.InstanceSpec{ID: id, Artifact: art, Memory: 32, Labels: map[string]string{"slipway.service": "oom"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer b.Stop(context.WithoutCancel(ctx), inst, time.Second)
+		byNode[strings.Split(inst.Addr, ":")[0]] = inst
+	}
+	for node, want := range map[string]string{c.A.Addr: "out of memory (limit 32 MiB)", c.B.Addr: "killed by signal 9, most likely for going over its memory limit (32 MiB)"} {
+		inst, ok := byNode[node]
+		if !ok {
+			t.Fatalf("no instance on %s: %v", node, byNode)
+		}
+		for deadline := time.Now().Add(30 * time.Second); ; {
+			st, err := b.Status(ctx, inst)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !st.Running {
+				if !strings.HasPrefix(st.Reason, want) || st.OOMKilled != (node == c.A.Addr) {
+					t.Errorf("on %s: Status = %+v, want %q", node, st, want)
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("on %s: still running after 30 s", node)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
 	}
 }
 
