@@ -444,11 +444,10 @@ func (b *Backend) stateOf(ctx context.Context, t swarm.Task) runtime.State {
 		return runtime.State{ExitCode: -1, Reason: "ended (task " + string(s.State) + ")"}
 	case s.ContainerStatus == nil || s.ContainerStatus.ContainerID == "":
 		return runtime.State{ExitCode: -1, Reason: "never started: " + taskError(t)}
-	case code == 128+9 && limit > 0 && !inspected:
-		// Slipway stops instances by scaling their services down, which
-		// Status reports as stopped before it gets here: a SIGKILL it did
-		// not send, under a memory limit, is the kernel's OOM killer but
-		// for a rare exception.
+	case code == 128+9 && limit > 0 && !inspected && s.State == swarm.TaskStateFailed:
+		// A task Slipway stopped ends shut down, not failed: a SIGKILL
+		// it did not send, under a memory limit, is the kernel's OOM
+		// killer but for a rare exception.
 		return runtime.State{ExitCode: -1, Reason: fmt.Sprintf("killed by signal 9, most likely for going over its memory limit (%d MiB): "+
 			"Swarm does not report out-of-memory kills on nodes other than the manager", limit)}
 	case code > 128 && code <= 128+64:
