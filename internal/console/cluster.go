@@ -3,6 +3,7 @@ package console
 import (
 	"context"
 	"net/http"
+	"time"
 
 	"github.com/slipwayhq/slipway/internal/engine"
 )
@@ -53,12 +54,19 @@ func (c *Console) clusterPage(w http.ResponseWriter, r *http.Request) {
 		// next change event or a reload fetches again.
 		c.log.Error("cluster status", "err", err)
 		p := newPage(r, "Cluster", nil)
+		p.Poll = clusterPoll
 		p.Error = "The Swarm manager did not answer; the daemon log has the details."
 		c.render(w, http.StatusBadGateway, "cluster", p)
 		return
 	}
-	c.render(w, http.StatusOK, "cluster", newPage(r, "Cluster", d))
+	p := newPage(r, "Cluster", d)
+	p.Poll = clusterPoll
+	c.render(w, http.StatusOK, "cluster", p)
 }
+
+// clusterPoll is how often the Cluster page fetches itself again: a node
+// going down or a health verdict changing writes nothing to the store.
+const clusterPoll = 5 * time.Second
 
 // loadCluster is the cluster as the engine reports it, with each
 // instance's service resolved to its console page.

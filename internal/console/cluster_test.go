@@ -81,6 +81,9 @@ func TestClusterPage(t *testing.T) {
 	if strings.Contains(body, "heartbeat failure <script>") {
 		t.Error("a node's message is not escaped")
 	}
+	// Node states and health verdicts are not store writes: the page
+	// polls through its feed.
+	wantContains(t, body, `data-feed="/console/events?poll=5s"`)
 
 	// Signed out, the page is not shown.
 	if rec := e.do("GET", "/console/cluster", nil, true); rec.Code != http.StatusSeeOther || strings.Contains(rec.Body.String(), "node-a") {

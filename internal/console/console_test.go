@@ -428,6 +428,52 @@ func TestEventsStream(t *testing.T) {
 	}
 }
 
+// TestEventsPoll: ?poll= sends change events with no store write, and an
+// interval out of bounds is refused.
+func TestEventsPoll(t *testing.T) {
+	e := newEnv(t)
+	srv := httptest.NewServer(e.h)
+	defer srv.Close()
+	get := func(poll string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest("GET", srv.URL+"/console/events?poll="+poll, nil)
+		req.AddCookie(e.cookie)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	for _, bad := range []string{"10ms", "1h", "soon"} {
+		resp := get(bad)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("poll=%s: status %d, want 400", bad, resp.StatusCode)
+		}
+	}
+	resp := get("1s")
+	defer resp.Body.Close()
+	start := time.Now()
+	events := 0
+	buf := make([]byte, 4096)
+	var all string
+	for events < 2 && time.Since(start) < 5*time.Second {
+		n, err := resp.Body.Read(buf)
+		all += string(buf[:n])
+		events = strings.Count(all, "event: change")
+		if err != nil {
+			break
+		}
+	}
+	if events < 2 {
+		t.Fatalf("%d change events in %s with poll=1s and no writes, want 2: %q", events, time.Since(start).Round(time.Millisecond), all)
+	}
+	if d := time.Since(start); d < 1500*time.Millisecond {
+		t.Errorf("2 polls after %s, want about 2 s", d)
+	}
+	e.c.Close()
+}
+
 func TestParsePairs(t *testing.T) {
 	for _, c := range []struct {
 		in      string

@@ -57,9 +57,26 @@ func startStream(w http.ResponseWriter) (http.Flusher, bool) {
 	return f, true
 }
 
+// Bounds of the feed's poll parameter.
+const (
+	minPoll = time.Second
+	maxPoll = time.Minute
+)
+
 // events serves the change feed: an event "change" after each burst of
-// store writes.
+// store writes, and, with ?poll=DURATION (1s to 1m), every DURATION too.
 func (c *Console) events(w http.ResponseWriter, r *http.Request) {
+	var poll <-chan time.Time
+	if v := r.URL.Query().Get("poll"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < minPoll || d > maxPoll {
+			http.Error(w, fmt.Sprintf("poll: want a duration from %s to %s", minPoll, maxPoll), http.StatusBadRequest)
+			return
+		}
+		t := time.NewTicker(d)
+		defer t.Stop()
+		poll = t.C
+	}
 	ctx, cancel := c.streamContext(r)
 	defer cancel()
 	flusher, ok := startStream(w)
@@ -75,6 +92,8 @@ func (c *Console) events(w http.ResponseWriter, r *http.Request) {
 			return
 		case <-tick.C:
 			fmt.Fprint(w, ": heartbeat\n\n")
+		case <-poll:
+			fmt.Fprint(w, "event: change\ndata: {}\n\n")
 		case <-changed:
 			select {
 			case <-ctx.Done():

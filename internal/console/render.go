@@ -23,7 +23,11 @@ type page struct {
 	// Cluster shows the Cluster page in the navigation; render sets it.
 	Cluster bool
 	// Live subscribes the page to server-sent change events.
-	Live  bool
+	Live bool
+	// Poll, for a page showing what the store does not hold (the
+	// cluster's nodes and tasks), makes the feed also send an event that
+	// often.
+	Poll  time.Duration
 	Flash string
 	Error string
 	Data  any
