@@ -163,6 +163,11 @@ func (e *Engine) prepareCode(ctx context.Context, svc store.Service, op store.Op
 	if err != nil {
 		return rel, err
 	}
+	// A build belongs to the service that made it: its row, its files and
+	// its image go when that service prunes its builds or is deleted. So
+	// another service with equal inputs makes a build of its own instead
+	// of reusing one that could vanish under it.
+	spec.Key = serviceBuildKey(svc.ARN, spec.Key)
 	builder := e.backend
 	if dockerfile {
 		if e.docker == nil {

@@ -120,6 +120,12 @@ func buildKey(commit string, spec runtime.BuildSpec, kind string) string {
 	return hex.EncodeToString(sum[:8])
 }
 
+// serviceBuildKey is key, a build's inputs, made the service's own.
+func serviceBuildKey(serviceARN, key string) string {
+	sum := sha256.Sum256([]byte(serviceARN + "\x00" + key))
+	return hex.EncodeToString(sum[:8])
+}
+
 // instanceSize converts the instance configuration to vCPUs and MiB.
 func instanceSize(ic *ar.InstanceConfiguration) (cpu float64, memory int) {
 	if ic == nil {

@@ -234,3 +234,20 @@ func TestTruncateAndShort(t *testing.T) {
 		t.Errorf("short(abc) = %q", got)
 	}
 }
+
+func TestServiceBuildKey(t *testing.T) {
+	const key = "0123456789abcdef"
+	a, b := serviceBuildKey("arn:svc/a", key), serviceBuildKey("arn:svc/b", key)
+	if a == b {
+		t.Errorf("two services' keys for one build are both %q, want their own", a)
+	}
+	if again := serviceBuildKey("arn:svc/a", key); again != a {
+		t.Errorf("serviceBuildKey is %q then %q for the same inputs", a, again)
+	}
+	if other := serviceBuildKey("arn:svc/a", "fedcba9876543210"); other == a {
+		t.Errorf("other build inputs give the same key %q", a)
+	}
+	if len(a) != 16 {
+		t.Errorf("key %q, want 16 hex characters", a)
+	}
+}

@@ -119,3 +119,51 @@ func treeStat(t *testing.T, dir string) map[string]string {
 	}
 	return out
 }
+
+// TestBuildsNotShared: two services with equal sources and build inputs
+// build each their own, so deleting one removes nothing the other runs:
+// the other's build stays on disk, and it pauses and resumes from it.
+func TestBuildsNotShared(t *testing.T) {
+	s := startServer(t)
+	repo := monorepo(t)
+	counter := filepath.Join(t.TempDir(), "builds.log")
+	src := mustJSON(t, apiValuesSource(repo, "services/web", map[string]any{
+		"Runtime":      "PYTHON_3",
+		"BuildCommand": "echo built >> " + counter,
+		"StartCommand": "python3 app.py",
+	}))
+	create := func(name string) (arn, url string) {
+		out := s.MustAWS("create-service", "--service-name", name, "--source-configuration", src,
+			"--health-check-configuration", mustJSON(t, fastHealth))
+		arn, url = str(out, "Service", "ServiceArn"), str(out, "Service", "ServiceUrl")
+		s.WaitStatus(arn, "RUNNING", 60*time.Second)
+		expectBody(t, s, url, "app v1")
+		return arn, url
+	}
+	first, _ := create("shared-a")
+	second, url := create("shared-b")
+	if n := buildRuns(t, counter); n != 2 {
+		t.Errorf("the build command ran %d times for two services, want 2: one build each", n)
+	}
+	builds := filepath.Join(s.DataDir, "builds", strings.Split(second, "/")[2])
+	before := treeStat(t, builds)
+	if len(before) <= 1 {
+		t.Fatalf("no build of the second service in %s", builds)
+	}
+
+	s.MustAWS("delete-service", "--service-arn", first)
+	s.WaitStatus(first, "DELETED", 30*time.Second)
+	if after := treeStat(t, builds); len(after) != len(before) {
+		t.Errorf("deleting the first service changed the second's builds: %d paths, were %d", len(after), len(before))
+	}
+	s.MustAWS("pause-service", "--service-arn", second)
+	s.WaitStatus(second, "PAUSED", 30*time.Second)
+	op := s.MustAWS("resume-service", "--service-arn", second)["OperationId"].(string)
+	if st := s.WaitOperation(second, op, 60*time.Second); st != "SUCCEEDED" {
+		t.Fatalf("resume of the second service ended %s\n%s", st, s.Logs("shared-b", op))
+	}
+	expectBody(t, s, url, "app v1")
+	if n := buildRuns(t, counter); n != 2 {
+		t.Errorf("the build command ran %d times in all, want 2: the resume rebuilt", n)
+	}
+}
