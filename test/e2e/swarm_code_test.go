@@ -239,8 +239,39 @@ func codeService(t *testing.T, s *testenv.Server, c *swarmenv.Cluster, asc map[s
 		t.Errorf("the cluster registry holds %v, want slipway-build and slipway/runtime-python", repos)
 	}
 
+	_, digest, _ := strings.Cut(image, "@")
+	if code := manifestStatus(t, c.Registry, "slipway-build", digest); code != http.StatusOK {
+		t.Errorf("the registry answers %d for the build %s, want 200", code, image)
+	}
+
 	s.MustAWS("delete-service", "--service-arn", arn)
 	nothingLeft(t, c, "deleting the code service")
+	// Its build's manifest is gone from the registry, for the registry's
+	// garbage collection to reclaim.
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		code := manifestStatus(t, c.Registry, "slipway-build", digest)
+		if code == http.StatusNotFound {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("30 s after the service was deleted its build %s answers %d in the registry, want 404\n%s", image, code, s.DaemonLog())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// manifestStatus is the status the registry at addr answers a HEAD of
+// repo's manifest ref (a tag or digest) with.
+func manifestStatus(t *testing.T, addr, repo, ref string) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodHead, "http://"+addr+"/v2/"+repo+"/manifests/"+ref, nil)
+	req.Header.Set("Accept", "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }
 
 // instanceAddrs returns the node address and port of service's instances

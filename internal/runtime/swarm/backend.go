@@ -79,6 +79,8 @@ type Backend struct {
 
 	// probe knocks on nodes before placements (probe.go).
 	probe *prober
+	// deleteRefused says once that the registry refuses deletes.
+	deleteRefused sync.Once
 
 	// portMu serialises port choice with service creation, so that two
 	// Starts never pick the same port.

@@ -154,8 +154,9 @@ func (b *Backend) ArtifactExists(ctx context.Context, a runtime.Artifact) (bool,
 	return err == nil, nil
 }
 
-// RemoveArtifact removes a build's image from the manager's engine. The
-// registry keeps it (and nodes their copies) until they are pruned.
+// RemoveArtifact removes a build's image from the manager's engine and its
+// manifest from the cluster registry (registry.go). Nodes keep their
+// copies until their engines prune them.
 func (b *Backend) RemoveArtifact(ctx context.Context, a runtime.Artifact) error {
 	if a.Path == "" {
 		return errors.New("remove artifact: no image")
@@ -166,6 +167,11 @@ func (b *Backend) RemoveArtifact(ctx context.Context, a runtime.Artifact) error 
 	_, err := b.cli.ImageRemove(ctx, a.Path, client.ImageRemoveOptions{Force: true, PruneChildren: true})
 	if err != nil && !cerrdefs.IsNotFound(err) {
 		return fmt.Errorf("remove artifact: %w", err)
+	}
+	if b.cfg.Registry != "" && strings.HasPrefix(a.Path, b.cfg.Registry+"/"+buildRepo+"@") {
+		if err := b.deleteManifest(ctx, a.Path); err != nil {
+			return fmt.Errorf("remove artifact: %w", err)
+		}
 	}
 	return nil
 }
