@@ -12,7 +12,6 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"go.opentelemetry.io/otel/trace"
@@ -80,14 +79,11 @@ type fastConn struct {
 	// left it.
 	readDeadline time.Time
 
-	// raw is nc's raw connection, nil for TLS; awaitFn is c.await, bound
-	// once; flushed and flushErr are its state; probe says the client
-	// waits for its requests with a plain read (see awaitRequest).
-	raw      syscall.RawConn
-	awaitFn  func(uintptr) bool
-	flushed  bool
-	flushErr error
-	probe    bool
+	// ww sends answers and waits for the next request; probe says the
+	// connection reads for its requests as usual instead (see
+	// awaitRequest).
+	ww    *writeWaiter
+	probe bool
 
 	// mu guards idle, which Shutdown reads to close idle connections, and
 	// backend, the backend connection of the request under way, which
@@ -106,10 +102,7 @@ func newFastConn(s *Server, nc net.Conn) *fastConn {
 		c.clientIP = ip
 	}
 	c.trustedPeer = s.r.trusts(nc.RemoteAddr().String())
-	if sc, ok := nc.(syscall.Conn); ok {
-		c.raw, _ = sc.SyscallConn()
-	}
-	c.awaitFn = c.await
+	c.ww = newWriteWaiter(nc, c.bw)
 	return c
 }
 
@@ -149,20 +142,17 @@ func (c *fastConn) serve() (handedOff bool) {
 }
 
 // awaitRequest sends the last response, left in c.bw, and waits for the
-// next request. A keep-alive client sends it once it has the response, so
-// reading at once would find nothing and cost a read failing with EAGAIN
-// before the goroutine parks. Instead the response is written from inside
-// a raw read, as backendConn.flushAwait does: the runtime forgets earlier
-// readiness before the write, and the readiness it then waits for is the
-// client's answer to it. A client that pipelines may have sent its next
-// request before that, unread, and its readiness forgotten, so the wait is
-// bounded by awaitCheck, after which the connection reads as usual, for
-// good. It reports false when the connection should end.
+// next request without a read that would find nothing (await.go): a
+// keep-alive client sends it once it has the response. A client that
+// pipelines may have sent it before, unread, and its readiness is then
+// forgotten, so the wait is bounded by awaitCheck, after which the
+// connection reads as usual, for good. It reports false when the
+// connection should end.
 func (c *fastConn) awaitRequest() bool {
 	if c.br.Buffered() > 0 {
 		c.probe = true // pipelined
 	}
-	if c.raw == nil || c.probe || c.bw.Buffered() == 0 {
+	if c.ww.raw == nil || c.probe || c.bw.Buffered() == 0 {
 		if c.bw.Flush() != nil {
 			return false
 		}
@@ -173,15 +163,9 @@ func (c *fastConn) awaitRequest() bool {
 		}
 	} else {
 		setReadDeadline(c.nc, &c.readDeadline, time.Now().Add(awaitCheck), awaitCheck/4)
-		c.flushed, c.flushErr = false, nil
-		err := c.raw.Read(c.awaitFn)
-		if !c.flushed {
-			// The deadline had passed (Shutdown's wake, say): the runtime
-			// did not call await.
-			c.flushErr = c.bw.Flush()
-		}
+		flushErr, err := c.ww.wait()
 		switch {
-		case c.flushErr != nil:
+		case flushErr != nil:
 			return false
 		case err == nil:
 			return true // readable
@@ -192,16 +176,6 @@ func (c *fastConn) awaitRequest() bool {
 	}
 	setReadDeadline(c.nc, &c.readDeadline, time.Now().Add(idleTimeout), time.Second)
 	return true
-}
-
-// await is awaitRequest's raw read function, as backendConn.await.
-func (c *fastConn) await(uintptr) bool {
-	if c.flushed {
-		return true
-	}
-	c.flushed = true
-	c.flushErr = c.bw.Flush()
-	return c.flushErr != nil
 }
 
 // setIdle marks the connection idle (waiting for a request) or busy. It

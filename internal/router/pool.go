@@ -5,7 +5,6 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -32,56 +31,30 @@ type backendConn struct {
 	// readDeadline is the read deadline set on nc (see setReadDeadline).
 	readDeadline time.Time
 
-	// raw is nc's raw connection, nil when nc has none; awaitFn is
-	// c.await, bound once so that flushAwait does not allocate, and
-	// flushed and flushErr are its state.
-	raw      syscall.RawConn
-	awaitFn  func(uintptr) bool
-	flushed  bool
-	flushErr error
+	// ww sends requests and waits for their answers (see flushAwait).
+	ww *writeWaiter
 }
 
 func newBackendConn(nc net.Conn) *backendConn {
-	c := &backendConn{nc: nc, br: bufio.NewReaderSize(nc, 16<<10), bw: bufio.NewWriterSize(nc, 8<<10)}
-	if sc, ok := nc.(syscall.Conn); ok {
-		c.raw, _ = sc.SyscallConn()
-	}
-	c.awaitFn = c.await
-	return c
+	bw := bufio.NewWriterSize(nc, 8<<10)
+	return &backendConn{nc: nc, br: bufio.NewReaderSize(nc, 16<<10), bw: bw, ww: newWriteWaiter(nc, bw)}
 }
 
 // flushAwait sends the buffered request and waits until the backend's
-// answer can be read. Reading at once, as bufio would, finds nothing (the
-// backend has yet to run) and costs a read failing with EAGAIN before the
-// goroutine parks: about one and a half such reads a request, under load,
-// before this. Instead the request is written from inside a raw read: the
-// runtime forgets earlier readiness before it calls await, so the
-// readiness it then waits for is the answer's (or a close's). That is
-// sound only because a backend sends nothing unasked: an idle pooled
-// connection has no unread answer, and a close on it still wakes the
-// wait when the write draws a reset.
+// answer can be read, without a read that would find nothing (await.go).
+// Readiness from before the write can be forgotten because a backend
+// sends nothing unasked: an idle pooled connection has no unread answer,
+// and one the backend closed still wakes the wait when the write draws a
+// reset.
 func (c *backendConn) flushAwait() error {
-	if c.raw == nil || c.br.Buffered() > 0 {
+	if c.ww.raw == nil || c.br.Buffered() > 0 {
 		return c.bw.Flush()
 	}
-	c.flushed, c.flushErr = false, nil
-	err := c.raw.Read(c.awaitFn)
-	if c.flushErr != nil {
-		return c.flushErr
+	flushErr, err := c.ww.wait()
+	if flushErr != nil {
+		return flushErr
 	}
 	return err
-}
-
-// await is flushAwait's raw read function: the first call writes the
-// request and asks to wait (false) unless the write failed; the next,
-// made once the connection is readable, ends the wait.
-func (c *backendConn) await(uintptr) bool {
-	if c.flushed {
-		return true
-	}
-	c.flushed = true
-	c.flushErr = c.bw.Flush()
-	return c.flushErr != nil
 }
 
 // alive reports whether the backend has not closed c while it idled: one
@@ -90,20 +63,16 @@ func (c *backendConn) alive() bool {
 	if c.br.Buffered() > 0 {
 		return false // an idle connection has nothing to read
 	}
-	sc, ok := c.nc.(syscall.Conn)
-	if !ok {
+	rc := c.ww.raw
+	if rc == nil {
 		return true
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
-		return false
 	}
 	// A deadline in the past would fail the peek before it is made.
 	c.nc.SetReadDeadline(time.Time{})
 	c.readDeadline = time.Time{}
 	alive := false
 	var b [1]byte
-	err = rc.Read(func(fd uintptr) bool {
+	err := rc.Read(func(fd uintptr) bool {
 		// EAGAIN: open and quiet. 0 bytes: closed. Data: out of turn.
 		_, _, err := unix.Recvfrom(int(fd), b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
 		alive = err == unix.EAGAIN
