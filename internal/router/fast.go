@@ -94,9 +94,10 @@ type fastConn struct {
 }
 
 func newFastConn(s *Server, nc net.Conn) *fastConn {
+	io := newRawIO(nc)
 	c := &fastConn{s: s, r: s.r, nc: nc,
-		br: bufio.NewReaderSize(nc, 8<<10),
-		bw: bufio.NewWriterSize(nc, 8<<10),
+		br: bufio.NewReaderSize(io, 8<<10),
+		bw: bufio.NewWriterSize(io, 8<<10),
 	}
 	if ip, _, err := net.SplitHostPort(nc.RemoteAddr().String()); err == nil {
 		c.clientIP = ip

@@ -36,8 +36,9 @@ type backendConn struct {
 }
 
 func newBackendConn(nc net.Conn) *backendConn {
-	bw := bufio.NewWriterSize(nc, 8<<10)
-	return &backendConn{nc: nc, br: bufio.NewReaderSize(nc, 16<<10), bw: bw, ww: newWriteWaiter(nc, bw)}
+	io := newRawIO(nc)
+	bw := bufio.NewWriterSize(io, 8<<10)
+	return &backendConn{nc: nc, br: bufio.NewReaderSize(io, 16<<10), bw: bw, ww: newWriteWaiter(nc, bw)}
 }
 
 // flushAwait sends the buffered request and waits until the backend's
