@@ -94,10 +94,10 @@ type fastConn struct {
 }
 
 func newFastConn(s *Server, nc net.Conn) *fastConn {
-	io := newRawIO(nc)
+	rw := newRawIO(nc)
 	c := &fastConn{s: s, r: s.r, nc: nc,
-		br: bufio.NewReaderSize(io, 8<<10),
-		bw: bufio.NewWriterSize(io, 8<<10),
+		br: bufio.NewReaderSize(rw, 8<<10),
+		bw: bufio.NewWriterSize(rw, 8<<10),
 	}
 	if ip, _, err := net.SplitHostPort(nc.RemoteAddr().String()); err == nil {
 		c.clientIP = ip
@@ -158,8 +158,8 @@ func (c *fastConn) awaitRequest() bool {
 			return false
 		}
 		if c.br.Buffered() == 0 {
-			// As for a backend's answer: the client's next request is
-			// likelier to be there after the others had their turn.
+			// The client's next request is likelier to be there after
+			// the other connections had their turn.
 			runtime.Gosched()
 		}
 	} else {

@@ -36,9 +36,9 @@ type backendConn struct {
 }
 
 func newBackendConn(nc net.Conn) *backendConn {
-	io := newRawIO(nc)
-	bw := bufio.NewWriterSize(io, 8<<10)
-	return &backendConn{nc: nc, br: bufio.NewReaderSize(io, 16<<10), bw: bw, ww: newWriteWaiter(nc, bw)}
+	rw := newRawIO(nc)
+	bw := bufio.NewWriterSize(rw, 8<<10)
+	return &backendConn{nc: nc, br: bufio.NewReaderSize(rw, 16<<10), bw: bw, ww: newWriteWaiter(nc, bw)}
 }
 
 // flushAwait sends the buffered request and waits until the backend's
