@@ -78,6 +78,10 @@ type fastConn struct {
 	// readDeadline is the read deadline set on nc, as setReadDeadline
 	// left it.
 	readDeadline time.Time
+	// start is when the request under way (or the last) began: the clock
+	// is read once a request, for its deadlines, its backend connection's
+	// idle time and the wait for the next request.
+	start time.Time
 
 	// ww sends answers and waits for the next request; probe says the
 	// connection reads for its requests as usual instead (see
@@ -163,7 +167,7 @@ func (c *fastConn) awaitRequest() bool {
 			runtime.Gosched()
 		}
 	} else {
-		setReadDeadline(c.nc, &c.readDeadline, time.Now().Add(awaitCheck), awaitCheck/4)
+		setReadDeadline(c.nc, &c.readDeadline, c.start.Add(awaitCheck), awaitCheck/4)
 		flushErr, err := c.ww.wait()
 		switch {
 		case flushErr != nil:
@@ -245,6 +249,7 @@ func (c *fastConn) canonicalHost() {
 func (c *fastConn) proxy() (keep bool) {
 	r := c.r
 	start := time.Now()
+	c.start = start
 	c.canonicalHost()
 	host := r.tableKey(c.hostKey, c.s.private)
 	keep = !c.req.close
@@ -359,7 +364,7 @@ func (c *fastConn) roundTrip(at *attempt, deadline time.Time, keep bool) (int, b
 func (c *fastConn) connect(at *attempt, maxIdle time.Duration) (*backendConn, bool, error) {
 	r := c.r
 	replayable := c.req.replayable()
-	for bc := at.backend.pool.get(time.Now(), maxIdle); bc != nil; bc = at.backend.pool.get(time.Now(), maxIdle) {
+	for bc := at.backend.pool.get(c.start, maxIdle); bc != nil; bc = at.backend.pool.get(c.start, maxIdle) {
 		// A request that must not go twice takes a pooled connection only
 		// if the backend has not closed it meanwhile.
 		if replayable || bc.alive() {
@@ -557,7 +562,7 @@ func (c *fastConn) relay(bc *backendConn, bodyDone chan error, keep bool) (int, 
 		if bodyDone != nil {
 			bc.nc.SetWriteDeadline(time.Time{})
 		}
-		c.at.backend.pool.put(bc, time.Now())
+		c.at.backend.pool.put(bc, c.start)
 	}
 	return status, keep
 }
