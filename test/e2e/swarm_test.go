@@ -267,8 +267,8 @@ func nodeLoss(t *testing.T, s *testenv.Server, c *swarmenv.Cluster, arn, url str
 	outOfRoute, why := lastLogLine(t, s, "; replacing it", killed)
 	// No replacement went to node B: Swarm may call it ready for seconds
 	// yet, but it no longer answers.
-	if n := logLines(t, s, "instance started", killed, "addr="+c.B.Addr+":"); n > 0 {
-		t.Errorf("%d instance(s) started on node B after it was lost\n%s", n, s.DaemonLog())
+	if started, _ := daemonLogSince(t, s, killed, "instance started", "addr="+c.B.Addr+":"); len(started) > 0 {
+		t.Errorf("%d instance(s) started on node B after it was lost:\n%s", len(started), strings.Join(started, "\n"))
 	}
 	t.Logf("node B %s: %d of %d requests failed (%.2f%%) over %s; last answer from node B %s after the loss, "+
 		"last dial toward it %s after; the engine took its instance out of the route after %s (%s), "+
@@ -433,57 +433,44 @@ func (w *whereLoad) lastFrom(host string, since time.Time) time.Duration {
 	return last
 }
 
+// daemonLogSince returns the daemon's log lines logged after since that
+// contain every one of substrs, with when each was logged.
+func daemonLogSince(t *testing.T, s *testenv.Server, since time.Time, substrs ...string) (lines []string, at []time.Time) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(s.DataDir, "daemon.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+next:
+	for _, line := range strings.Split(string(b), "\n") {
+		for _, sub := range substrs {
+			if !strings.Contains(line, sub) {
+				continue next
+			}
+		}
+		ts, ok := strings.CutPrefix(line, "time=")
+		if !ok {
+			continue
+		}
+		ts, _, _ = strings.Cut(ts, " ")
+		if when, err := time.Parse(time.RFC3339Nano, ts); err == nil && when.After(since) {
+			lines, at = append(lines, line), append(at, when)
+		}
+	}
+	return lines, at
+}
+
 // lastLogLine is how long after since the daemon last logged a line
 // containing msg, or -1 if it did not, and that line's message.
 func lastLogLine(t *testing.T, s *testenv.Server, msg string, since time.Time) (time.Duration, string) {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(s.DataDir, "daemon.log"))
-	if err != nil {
-		t.Fatal(err)
+	lines, at := daemonLogSince(t, s, since, msg)
+	if len(lines) == 0 {
+		return -1, ""
 	}
-	last, what := time.Duration(-1), ""
-	for _, line := range strings.Split(string(b), "\n") {
-		if !strings.Contains(line, msg) {
-			continue
-		}
-		ts, ok := strings.CutPrefix(line, "time=")
-		if !ok {
-			continue
-		}
-		ts, _, _ = strings.Cut(ts, " ")
-		at, err := time.Parse(time.RFC3339Nano, ts)
-		if err == nil && at.After(since) {
-			last = at.Sub(since).Round(time.Millisecond)
-			_, what, _ = strings.Cut(line, `msg="`)
-			what, _, _ = strings.Cut(what, `"`)
-		}
-	}
-	return last, what
-}
-
-// logLines counts the daemon's log lines after since that contain msg
-// and also, when given, and.
-func logLines(t *testing.T, s *testenv.Server, msg string, since time.Time, and string) int {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(s.DataDir, "daemon.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	for _, line := range strings.Split(string(b), "\n") {
-		if !strings.Contains(line, msg) || !strings.Contains(line, and) {
-			continue
-		}
-		ts, ok := strings.CutPrefix(line, "time=")
-		if !ok {
-			continue
-		}
-		ts, _, _ = strings.Cut(ts, " ")
-		if at, err := time.Parse(time.RFC3339Nano, ts); err == nil && at.After(since) {
-			n++
-		}
-	}
-	return n
+	_, what, _ := strings.Cut(lines[len(lines)-1], `msg="`)
+	what, _, _ = strings.Cut(what, `"`)
+	return at[len(at)-1].Sub(since).Round(time.Millisecond), what
 }
 
 // opDuration is how long an operation took by its own StartedAt and
