@@ -246,6 +246,10 @@ func nodeLoss(t *testing.T, s *testenv.Server, c *swarmenv.Cluster, arn, url str
 		time.Sleep(100 * time.Millisecond)
 	}
 	served := time.Since(killed)
+	// Requests go on for at least 5 s after the loss, so that the share
+	// failed counts those that met the router's bounds on a vanished
+	// node, and enough of them.
+	time.Sleep(5*time.Second - time.Since(killed))
 	w.stop()
 	// The lost instance's service is removed once Swarm finds node B down.
 	var removed time.Duration
