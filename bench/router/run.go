@@ -80,7 +80,7 @@ func run(ctx context.Context, cfg config) error {
 		}
 	}
 
-	fmt.Printf("Slipway router vs nginx vs direct: wrk -t%d, %s per run after 1s warm-up, %d round(s) interleaved\n",
+	fmt.Printf("Slipway router vs nginx vs direct: wrk -t%d, %s per run after 1s warm-up, %d round(s) interleaved, every other one in reverse order\n",
 		cfg.threads, cfg.duration, cfg.rounds)
 	fmt.Printf("%d CPUs, load average at start %s, %s, %s, %s\n\n",
 		goruntime.NumCPU(), loadAvg(), goruntime.Version(), nginxVersion(), wrkVersion())
@@ -90,8 +90,19 @@ func run(ctx context.Context, cfg config) error {
 		samples[n] = make([][]sample, len(targets))
 	}
 	for round := range cfg.rounds {
+		// Every other round runs the paths in reverse order, so that
+		// whatever running first or last in a round does to a path (the
+		// backend's state, the machine's) falls on each in turn.
+		order := make([]int, len(targets))
+		for i := range order {
+			order[i] = i
+		}
+		if round%2 == 1 {
+			slices.Reverse(order)
+		}
 		for _, n := range cfg.connections {
-			for i, t := range targets {
+			for _, i := range order {
+				t := targets[i]
 				prof := ""
 				if cfg.profile != "" && t.ctl != "" {
 					prof = filepath.Join(cfg.profile, fmt.Sprintf("router-c%d", n))
