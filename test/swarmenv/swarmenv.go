@@ -253,6 +253,24 @@ func (c *Cluster) dockerdArgs(n *Node) ([]string, error) {
 }
 
 func (c *Cluster) startDockerd(n *Node) error {
+	// dockerd gives its containerd a fixed time to start, which a machine
+	// busy with other tests can exceed (CI saw "timeout waiting for
+	// containerd to start"); dockerd then exits, and is started again. A
+	// containerd still starting is found running by the next dockerd.
+	var err error
+	for attempt := 1; attempt <= 3; attempt++ {
+		if err = c.startDockerdOnce(n); err == nil || !errors.Is(err, errContainerdSlow) {
+			return err
+		}
+	}
+	return err
+}
+
+// errContainerdSlow marks a dockerd that exited because its containerd
+// did not start in time.
+var errContainerdSlow = errors.New("containerd did not start in time")
+
+func (c *Cluster) startDockerdOnce(n *Node) error {
 	if err := os.MkdirAll(n.dir, 0o755); err != nil {
 		return err
 	}
@@ -283,7 +301,11 @@ func (c *Cluster) startDockerd(n *Node) error {
 		}
 		select {
 		case err := <-done:
-			return fmt.Errorf("node %s: dockerd exited (%v); log:\n%s", n.Name, err, dockerenv.Tail(logPath, 15))
+			tail := dockerenv.Tail(logPath, 15)
+			if strings.Contains(tail, "timeout waiting for containerd to start") {
+				return fmt.Errorf("node %s: dockerd exited (%v): %w; log:\n%s", n.Name, err, errContainerdSlow, tail)
+			}
+			return fmt.Errorf("node %s: dockerd exited (%v); log:\n%s", n.Name, err, tail)
 		case <-time.After(100 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
