@@ -133,11 +133,20 @@ func newHostDialer() *net.Dialer {
 	}
 }
 
-// dial is the transport's dial function: URL hosts of namespace targets
-// dial into their namespace, anything else on the host's network.
+// dial is the transport's dial function, and the fast path's: URL hosts
+// of namespace targets dial into their namespace, anything else on the
+// host's network. A failed dial marks the backend unreachable
+// (unreachable.go), whichever path made it.
 func (r *Router) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	var nc net.Conn
+	var err error
 	if v, ok := r.byURLHost.Load(addr); ok {
-		return v.(*nsTarget).dial(ctx, network)
+		nc, err = v.(*nsTarget).dial(ctx, network)
+	} else {
+		nc, err = r.hostDialer.DialContext(ctx, network, addr)
 	}
-	return r.hostDialer.DialContext(ctx, network, addr)
+	if err != nil && isDialError(err) {
+		r.markUnreachable(addr)
+	}
+	return nc, err
 }

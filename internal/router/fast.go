@@ -373,9 +373,6 @@ func (c *fastConn) connect(at *attempt, maxIdle time.Duration) (*backendConn, bo
 		bc.nc.Close()
 	}
 	nc, err := r.dial(context.Background(), "tcp", at.backend.urlHost)
-	if err != nil && isDialError(err) {
-		at.backend.markUnreachable()
-	}
 	if err != nil && at.retryable && isDialError(err) {
 		if _, next, _ := r.acquire(at.host, at.backend.id); next != nil {
 			r.log.Warn("backend unreachable, retrying on another",
@@ -387,9 +384,6 @@ func (c *fastConn) connect(at *attempt, maxIdle time.Duration) (*backendConn, bo
 				return bc, true, nil
 			}
 			nc, err = r.dial(context.Background(), "tcp", next.urlHost)
-			if err != nil && isDialError(err) {
-				next.markUnreachable()
-			}
 		}
 	}
 	if err != nil {

@@ -73,11 +73,7 @@ func (t *retryTransport) RoundTrip(out *http.Request) (*http.Response, error) {
 	tr := t.r.backendTransport(out)
 	at := attemptFrom(out.Context())
 	if at == nil || !at.retryable || at.retried {
-		resp, err := tr.RoundTrip(out)
-		if at != nil && err != nil && isDialError(err) {
-			at.backend.markUnreachable()
-		}
-		return resp, err
+		return tr.RoundTrip(out)
 	}
 	var body *trackedBody
 	if out.Body != nil && out.Body != http.NoBody {
@@ -86,9 +82,6 @@ func (t *retryTransport) RoundTrip(out *http.Request) (*http.Response, error) {
 		out.Body = body
 	}
 	resp, err := tr.RoundTrip(out)
-	if err != nil && isDialError(err) {
-		at.backend.markUnreachable()
-	}
 	if err == nil || !isDialError(err) || out.Context().Err() != nil || (body != nil && body.read.Load()) {
 		return resp, err
 	}
@@ -103,11 +96,7 @@ func (t *retryTransport) RoundTrip(out *http.Request) (*http.Response, error) {
 	at.retried = true
 	retry := out.Clone(out.Context())
 	retry.URL.Host = next.urlHost
-	resp, err = tr.RoundTrip(retry)
-	if err != nil && isDialError(err) {
-		next.markUnreachable()
-	}
-	return resp, err
+	return tr.RoundTrip(retry)
 }
 
 func isDialError(err error) bool {

@@ -8,14 +8,21 @@ import "time"
 // connection is not lost for long. A later failed dial renews it.
 const unreachableFor = 5 * time.Second
 
-// markUnreachable makes new requests avoid b for unreachableFor, while the
-// route has another backend to offer; b's address may serve again sooner
-// only under a new route. Its idle connections are closed: a backend that
-// cannot be dialled has most likely lost them too, and a request written
-// into one of a vanished host would wait for TCP to give up.
-func (b *backendEntry) markUnreachable() {
-	b.pool.unreachableUntil.Store(time.Now().Add(unreachableFor).UnixNano())
-	b.pool.closeIdle()
+// markUnreachable makes new requests avoid the backend at urlHost for
+// unreachableFor, while its route has another backend to offer; its
+// address may serve again sooner only under a new route. Its idle
+// connections are closed: a backend that cannot be dialled has most
+// likely lost them too, and a request written into one of a vanished host
+// would wait for TCP to give up.
+func (r *Router) markUnreachable(urlHost string) {
+	r.mu.Lock()
+	p := r.pools[urlHost]
+	r.mu.Unlock()
+	if p == nil {
+		return // no longer routed to
+	}
+	p.unreachableUntil.Store(time.Now().Add(unreachableFor).UnixNano())
+	p.closeIdle()
 }
 
 // unreachable reports whether a dial to b failed within unreachableFor.
