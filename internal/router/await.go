@@ -2,7 +2,7 @@ package router
 
 import (
 	"bufio"
-	"net"
+	"io"
 	"syscall"
 )
 
@@ -30,10 +30,12 @@ type writeWaiter struct {
 	err     error
 }
 
-func newWriteWaiter(nc net.Conn, bw *bufio.Writer) *writeWaiter {
+// newWriteWaiter returns the writeWaiter of bw, which writes to rw (see
+// newRawIO).
+func newWriteWaiter(rw io.ReadWriter, bw *bufio.Writer) *writeWaiter {
 	w := &writeWaiter{bw: bw}
-	if sc, ok := nc.(syscall.Conn); ok {
-		w.raw, _ = sc.SyscallConn()
+	if r, ok := rw.(*rawIO); ok {
+		w.raw = r.rc
 	}
 	w.fn = w.step
 	return w

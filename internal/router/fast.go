@@ -107,7 +107,7 @@ func newFastConn(s *Server, nc net.Conn) *fastConn {
 		c.clientIP = ip
 	}
 	c.trustedPeer = s.r.trusts(nc.RemoteAddr().String())
-	c.ww = newWriteWaiter(nc, c.bw)
+	c.ww = newWriteWaiter(rw, c.bw)
 	return c
 }
 

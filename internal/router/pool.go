@@ -38,7 +38,7 @@ type backendConn struct {
 func newBackendConn(nc net.Conn) *backendConn {
 	rw := newRawIO(nc)
 	bw := bufio.NewWriterSize(rw, 8<<10)
-	return &backendConn{nc: nc, br: bufio.NewReaderSize(rw, 16<<10), bw: bw, ww: newWriteWaiter(nc, bw)}
+	return &backendConn{nc: nc, br: bufio.NewReaderSize(rw, 16<<10), bw: bw, ww: newWriteWaiter(rw, bw)}
 }
 
 // flushAwait sends the buffered request and waits until the backend's
